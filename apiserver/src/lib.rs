@@ -1,0 +1,18 @@
+//! ferrokube's Kubernetes API server.
+//!
+//! Module ownership (one concept each):
+//! - `error`: `ApiError`, rendered as `metav1.Status` at the HTTP edge.
+//! - `resources`: the table of built-in resources.
+//! - `discovery`, `openapi`: `/api`, `/apis`, aggregated discovery, `/openapi/v2`, `/openapi/v3`.
+//! - `printers`: Table output (`as=Table`) per kind.
+//! - `selectors`: label and field selectors.
+//! - `strategy`: per-kind defaulting, validation, create/update preparation.
+//! - everything else: the server, REST handlers, registry store, watch cache.
+
+pub mod discovery;
+pub mod error;
+pub mod openapi;
+pub mod printers;
+pub mod resources;
+pub mod selectors;
+pub mod strategy;
