@@ -16,3 +16,6 @@ pub mod printers;
 pub mod resources;
 pub mod selectors;
 pub mod strategy;
+pub mod rest;
+pub mod state;
+pub mod watchcache;

@@ -1,0 +1,57 @@
+# ferrokube — `make run` starts a single-node server; `make test` builds and passes every test.
+# Both install what they need first (Debian packages, a Python venv) and keep the cargo
+# target directory outside the clone, under $(HOME)/.cache/ferrokube, so builds stay warm.
+
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/ferrokube
+export CARGO_TARGET_DIR ?= $(CACHE)/target
+VENV ?= $(CACHE)/venv
+BIN := $(CARGO_TARGET_DIR)/debug/ferrokube
+DATA ?= $(CURDIR)/.data
+LISTEN ?= 127.0.0.1:6443
+export FERROKUBE_BIN := $(BIN)
+
+.PHONY: all deps venv build run test test-rust test-python lint fmt bench bench-store conformance clean-data
+
+all: build
+
+deps:
+	@hack/deps.sh
+
+venv: deps
+	@hack/venv.sh "$(VENV)"
+
+build: deps
+	@hack/cache-key.sh "$(CARGO_TARGET_DIR)"
+	cargo build --bin ferrokube
+
+run: build
+	$(BIN) server --data-dir "$(DATA)" --listen "$(LISTEN)"
+
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test: build venv
+	cargo build --workspace --tests
+	cargo test --workspace
+	$(MAKE) test-python
+	@if [ "$${CI:-}" = "true" ]; then $(MAKE) lint; fi
+
+test-python: build venv
+	FERROKUBE_BIN="$(BIN)" "$(VENV)/bin/python" -m pytest -q conformance/python
+
+conformance: build
+	cargo test -p conformance
+
+bench-store: deps
+	@hack/bench-store.sh
+
+bench: deps
+	@hack/bench.sh
+
+fmt:
+	cargo fmt --all
+
+clean-data:
+	rm -rf "$(DATA)"
