@@ -242,6 +242,12 @@ pub trait Store: Send + Sync + 'static {
     async fn current_revision(&self) -> Result<Revision>;
 
     async fn status(&self) -> Result<ClusterStatus>;
+
+    /// Stops the store (Raft, the peers' RPC server, every watch). Writes are
+    /// durable once acknowledged, so this is for a tidy exit, not for safety.
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
