@@ -241,7 +241,7 @@ pub struct GroupInfo {
 
 impl GroupInfo {
     pub fn preferred_version(&self) -> &'static str {
-        self.versions[0]
+        self.versions.first().copied().unwrap_or("v1")
     }
 }
 
