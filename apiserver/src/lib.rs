@@ -9,13 +9,23 @@
 //! - `strategy`: per-kind defaulting, validation, create/update preparation.
 //! - everything else: the server, REST handlers, registry store, watch cache.
 
+pub mod body;
+pub mod cli;
 pub mod discovery;
 pub mod error;
+pub mod health;
+pub mod kubeconfig;
+pub mod metrics;
 pub mod openapi;
+pub mod patch;
 pub mod printers;
+pub mod query;
+pub mod registry;
 pub mod resources;
-pub mod selectors;
-pub mod strategy;
 pub mod rest;
+pub mod selectors;
+pub mod server;
 pub mod state;
+pub mod strategy;
+pub mod tls;
 pub mod watchcache;

@@ -8,10 +8,15 @@ use openraft_store::Store;
 
 use crate::error::ApiError;
 
+/// Namespaces every cluster has.
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
 /// Everything the REST handlers share. Handlers take `web::Data<AppState>`.
 pub struct AppState {
     pub store: Arc<dyn Store>,
     caches: Mutex<HashMap<Vec<u8>, Arc<crate::watchcache::WatchCache>>>,
+    garbage_collector: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -19,13 +24,53 @@ impl AppState {
         Ok(Arc::new(AppState {
             store,
             caches: Mutex::new(HashMap::new()),
+            garbage_collector: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
     /// Creates the namespaces every cluster has (`default`, `kube-system`,
     /// `kube-public`, `kube-node-lease`) when missing.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
+        let Some(info) = crate::resources::lookup("", "v1", "namespaces") else {
+            return Err(ApiError::internal("namespaces are not a known resource"));
+        };
+        let registry = crate::registry::Registry::new(self.store.clone(), info);
+        let opts = crate::registry::WriteOptions {
+            field_manager: "kube-apiserver".into(),
+            ..Default::default()
+        };
+        for name in SYSTEM_NAMESPACES {
+            if registry.current(None, name).await?.is_some() {
+                continue;
+            }
+            let ns = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name},
+            });
+            match registry.create(None, ns, &opts).await {
+                Ok(_) => {}
+                Err(e) if e.reason == "AlreadyExists" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        start_compactor(self.store.clone(), COMPACTION_INTERVAL);
         Ok(())
+    }
+
+    /// Declares that a garbage collector runs: from then on, deletes with
+    /// `propagationPolicy` Orphan or Foreground add the `orphan` /
+    /// `foregroundDeletion` finalizer for it to process (as upstream). Until
+    /// then such deletes complete at once, since nothing would ever remove
+    /// those finalizers (and `kubectl delete --cascade=...` would hang).
+    pub fn set_garbage_collector(&self, running: bool) {
+        self.garbage_collector
+            .store(running, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn garbage_collector(&self) -> bool {
+        self.garbage_collector
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The watch cache of one resource prefix, started on first use.
@@ -36,7 +81,32 @@ impl AppState {
         };
         caches
             .entry(prefix.to_vec())
-            .or_insert_with(|| crate::watchcache::WatchCache::start(self.store.clone(), prefix.to_vec()))
+            .or_insert_with(|| {
+                crate::watchcache::WatchCache::start(self.store.clone(), prefix.to_vec())
+            })
             .clone()
     }
+}
+
+/// How often old history is dropped (kube-apiserver's
+/// `--etcd-compaction-interval` default).
+pub const COMPACTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Compacts the store every `interval` to the revision seen one interval
+/// earlier, so watches can always resume from the last `interval` of
+/// history (what kube-apiserver asks of etcd).
+pub fn start_compactor(store: Arc<dyn Store>, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut previous = None;
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            if let Some(rev) = previous {
+                if let Err(e) = store.compact(rev).await {
+                    tracing::debug!(error = %e, "compaction skipped");
+                }
+            }
+            previous = store.current_revision().await.ok();
+        }
+    });
 }

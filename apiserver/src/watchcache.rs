@@ -1,18 +1,343 @@
-//! Watch cache (being written).
-use std::sync::Arc;
+//! The watch cache of one resource prefix: the current objects plus a window
+//! of recent events, fed by one store watch and shared by every client watch
+//! of the resource (upstream's `pkg/storage/cacher`).
+//!
+//! A client watch subscribes at a revision: from "now" (a snapshot of the
+//! current objects, then every change), or after a past revision still in the
+//! window. Older revisions are served by the caller from the store's history.
 
-use openraft_store::Store;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use openraft_store::{EventType, RangeRequest, Revision, Store, StoreError, WatchMessage};
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+
+use crate::registry::{self, meta};
+
+/// Events kept for watches resuming from a past revision.
+const WINDOW: usize = 4096;
+/// Messages buffered per client watch before it is dropped as too slow.
+const FANOUT_BUFFER: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Put,
+    Delete,
+}
+
+/// One change of one object.
+#[derive(Debug)]
+pub struct Change {
+    pub revision: Revision,
+    pub key: Vec<u8>,
+    pub kind: ChangeKind,
+    /// The new object; for deletes, the last state with `resourceVersion`
+    /// set to the delete's revision (as upstream sends it).
+    pub object: Arc<Value>,
+    /// The object before the change (None for a create).
+    pub prev: Option<Arc<Value>>,
+}
+
+/// What subscribers receive.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Change(Arc<Change>),
+    /// Every change up to this revision has been sent.
+    Progress(Revision),
+    /// The cache lost its store watch and re-listed: watchers must end.
+    Reset,
+}
+
+struct Inner {
+    objects: BTreeMap<Vec<u8>, Arc<Value>>,
+    events: VecDeque<Arc<Change>>,
+    /// The cache reflects the store up to here.
+    revision: Revision,
+    /// Every change after this revision is in `events`.
+    window_start: Revision,
+    ready: bool,
+}
 
 pub struct WatchCache {
     pub prefix: Vec<u8>,
     store: Arc<dyn Store>,
+    inner: RwLock<Inner>,
+    tx: broadcast::Sender<Message>,
+    revision_tx: watch::Sender<(bool, Revision)>,
+}
+
+/// Where a subscription starts.
+pub enum Subscription {
+    /// The current objects (key order) at `revision`, then changes after it.
+    Snapshot {
+        objects: Vec<Arc<Value>>,
+        revision: Revision,
+        rx: broadcast::Receiver<Message>,
+    },
+    /// Changes after the requested revision still in the window.
+    Resume {
+        changes: Vec<Arc<Change>>,
+        after: Revision,
+        rx: broadcast::Receiver<Message>,
+    },
+    /// The requested revision is older than the window.
+    TooOld { window_start: Revision },
 }
 
 impl WatchCache {
+    /// Creates the cache and starts feeding it from the store.
     pub fn start(store: Arc<dyn Store>, prefix: Vec<u8>) -> Arc<WatchCache> {
-        Arc::new(WatchCache { prefix, store })
+        let (tx, _) = broadcast::channel(FANOUT_BUFFER);
+        let (revision_tx, _) = watch::channel((false, Revision::ZERO));
+        let cache = Arc::new(WatchCache {
+            prefix,
+            store,
+            inner: RwLock::new(Inner {
+                objects: BTreeMap::new(),
+                events: VecDeque::new(),
+                revision: Revision::ZERO,
+                window_start: Revision::ZERO,
+                ready: false,
+            }),
+            tx,
+            revision_tx,
+        });
+        let feeder = cache.clone();
+        tokio::spawn(async move { feeder.run().await });
+        cache
     }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run(self: Arc<Self>) {
+        loop {
+            let err = self.sync().await;
+            tracing::warn!(
+                prefix = %String::from_utf8_lossy(&self.prefix),
+                error = %err,
+                "watch cache lost its store watch; re-listing"
+            );
+            {
+                let mut inner = self.write();
+                inner.ready = false;
+                let _ = self.tx.send(Message::Reset);
+            }
+            self.revision_tx.send_modify(|r| r.0 = false);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Lists, then follows the store watch until it fails.
+    async fn sync(&self) -> StoreError {
+        let resp = match self
+            .store
+            .range(RangeRequest::prefix(self.prefix.clone()))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        {
+            let mut inner = self.write();
+            inner.objects = resp
+                .kvs
+                .iter()
+                .filter_map(|kv| {
+                    registry::decode(kv)
+                        .ok()
+                        .map(|o| (kv.key.clone(), Arc::new(o)))
+                })
+                .collect();
+            inner.events.clear();
+            inner.revision = resp.revision;
+            inner.window_start = resp.revision;
+            inner.ready = true;
+        }
+        self.revision_tx.send_replace((true, resp.revision));
+        let mut stream = match self.store.watch(&self.prefix, resp.revision.next()).await {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(WatchMessage::Events(events)) => {
+                    let mut last = None;
+                    {
+                        let mut inner = self.write();
+                        for ev in events {
+                            let rev = ev.kv.mod_revision;
+                            if rev <= inner.revision {
+                                continue;
+                            }
+                            if let Some(change) = apply(&mut inner, ev) {
+                                let change = Arc::new(change);
+                                inner.events.push_back(change.clone());
+                                while inner.events.len() > WINDOW {
+                                    if let Some(old) = inner.events.pop_front() {
+                                        inner.window_start = old.revision;
+                                    }
+                                }
+                                let _ = self.tx.send(Message::Change(change));
+                            }
+                            inner.revision = rev;
+                            last = Some(rev);
+                        }
+                    }
+                    if let Some(rev) = last {
+                        self.revision_tx.send_replace((true, rev));
+                    }
+                }
+                Ok(WatchMessage::Progress(rev)) => {
+                    let advanced = {
+                        let mut inner = self.write();
+                        if rev > inner.revision {
+                            inner.revision = rev;
+                            let _ = self.tx.send(Message::Progress(rev));
+                            true
+                        } else {
+                            false
+                        }
+                    };
+                    if advanced {
+                        self.revision_tx.send_replace((true, rev));
+                    }
+                }
+                Err(e) => return e,
+            }
+        }
+        StoreError::Unavailable("store watch ended".into())
+    }
+
+    /// Waits until the cache is ready and at least at `min` (if given).
+    /// False when `timeout` passes first.
+    pub async fn wait_for(&self, min: Option<Revision>, timeout: Duration) -> bool {
+        let mut rx = self.revision_tx.subscribe();
+        let ok = |v: &(bool, Revision)| v.0 && min.is_none_or(|m| v.1 >= m);
+        tokio::time::timeout(timeout, rx.wait_for(ok))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The revision the cache reflects.
+    pub fn revision(&self) -> Revision {
+        self.read().revision
+    }
+
+    /// Current objects under `prefix` (a sub-prefix of the cache's) and the
+    /// revision they are at.
+    pub fn snapshot(&self, prefix: &[u8]) -> (Vec<Arc<Value>>, Revision) {
+        let inner = self.read();
+        let objects = inner
+            .objects
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (objects, inner.revision)
+    }
+
+    /// Subscribes from now (`after` None) or after a past revision.
+    pub fn subscribe(&self, prefix: &[u8], after: Option<Revision>) -> Subscription {
+        let inner = self.read();
+        let rx = self.tx.subscribe();
+        match after {
+            None => Subscription::Snapshot {
+                objects: inner
+                    .objects
+                    .range(prefix.to_vec()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                revision: inner.revision,
+                rx,
+            },
+            Some(rev) if rev < inner.window_start => Subscription::TooOld {
+                window_start: inner.window_start,
+            },
+            Some(rev) => Subscription::Resume {
+                changes: inner
+                    .events
+                    .iter()
+                    .filter(|c| c.revision > rev && c.key.starts_with(prefix))
+                    .cloned()
+                    .collect(),
+                after: rev,
+                rx,
+            },
+        }
+    }
+}
+
+/// Applies one store event to the objects; the change to broadcast.
+fn apply(inner: &mut Inner, ev: openraft_store::Event) -> Option<Change> {
+    let key = ev.kv.key.clone();
+    let rev = ev.kv.mod_revision;
+    match ev.kind {
+        EventType::Put => {
+            let obj = Arc::new(registry::decode(&ev.kv).ok()?);
+            let prev = inner.objects.insert(key.clone(), obj.clone());
+            Some(Change {
+                revision: rev,
+                key,
+                kind: ChangeKind::Put,
+                object: obj,
+                prev,
+            })
+        }
+        EventType::Delete => {
+            let prev = inner.objects.remove(&key)?;
+            let mut last = (*prev).clone();
+            meta::set_resource_version(&mut last, rev);
+            Some(Change {
+                revision: rev,
+                key,
+                kind: ChangeKind::Delete,
+                object: Arc::new(last),
+                prev: Some(prev),
+            })
+        }
+    }
+}
+
+/// Turns a raw store event into a change (watches older than the window).
+pub fn change_from_event(ev: &openraft_store::Event) -> Option<Change> {
+    let rev = ev.kv.mod_revision;
+    let prev = ev
+        .prev
+        .as_ref()
+        .and_then(|p| registry::decode(p).ok())
+        .map(Arc::new);
+    match ev.kind {
+        EventType::Put => Some(Change {
+            revision: rev,
+            key: ev.kv.key.clone(),
+            kind: ChangeKind::Put,
+            object: Arc::new(registry::decode(&ev.kv).ok()?),
+            prev,
+        }),
+        EventType::Delete => {
+            let mut last = (*prev.clone()?).clone();
+            meta::set_resource_version(&mut last, rev);
+            Some(Change {
+                revision: rev,
+                key: ev.kv.key.clone(),
+                kind: ChangeKind::Delete,
+                object: Arc::new(last),
+                prev,
+            })
+        }
     }
 }

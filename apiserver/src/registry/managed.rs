@@ -1,0 +1,454 @@
+//! `metadata.managedFields` for Update operations: the manager owns the
+//! fields it set or changed, other managers lose those fields. Field sets
+//! use the FieldsV1 format (`f:name`, `k:{"name":"x"}`, `v:"x"`, `.`).
+//! Server-side apply (operation Apply) is a later step.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::registry::meta;
+
+type Path = Vec<String>;
+type Flat = BTreeMap<Path, Value>;
+
+/// Metadata fields the server owns; never part of a field set.
+const SYSTEM_META: &[&str] = &[
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+/// Map-typed fields (granular maps get a `.` entry like list items).
+const MAP_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "nodeSelector",
+    "matchLabels",
+    "limits",
+    "requests",
+    "capacity",
+    "allocatable",
+    "parameters",
+    "selector",
+];
+
+/// Key fields of associative lists, in upstream's order of preference.
+const LIST_KEYS: &[&[&str]] = &[
+    &["containerPort", "protocol"],
+    &["port", "protocol"],
+    &["mountPath"],
+    &["devicePath"],
+    &["name"],
+    &["ip"],
+    &["type"],
+];
+
+/// Which part of the object a write may own.
+#[derive(Clone, Copy)]
+pub enum Scope {
+    /// The main resource of a kind with a status subresource: all but status.
+    MainWithoutStatus,
+    /// The whole object.
+    All,
+    /// The status subresource: status only.
+    StatusOnly,
+}
+
+/// Records the manager of a write: `Apply` for apply patches, else `Update`.
+pub fn record_write(
+    obj: &mut Value,
+    old: Option<&Value>,
+    opts: &crate::registry::WriteOptions,
+    api_version: &str,
+    time: &str,
+    scope: Scope,
+) {
+    match &opts.applied {
+        Some(applied) => record_apply(
+            obj,
+            old,
+            applied,
+            &opts.field_manager,
+            api_version,
+            time,
+            &opts.subresource,
+            scope,
+        ),
+        None => record(
+            obj,
+            old,
+            &opts.field_manager,
+            api_version,
+            time,
+            &opts.subresource,
+            scope,
+        ),
+    }
+}
+
+/// Server-side apply, simplified: the manager owns exactly the fields of
+/// its applied configuration; they are taken from every other manager
+/// (as with `force=true`).
+#[allow(clippy::too_many_arguments)]
+pub fn record_apply(
+    obj: &mut Value,
+    old: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    api_version: &str,
+    time: &str,
+    subresource: &str,
+    scope: Scope,
+) {
+    let applied_set = flatten_object(applied, scope);
+    let present = flatten_object(obj, scope);
+    let entries: Vec<Value> = old
+        .and_then(|o| o.get("metadata"))
+        .and_then(|m| m.get("managedFields"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut kept = Vec::new();
+    for e in entries.into_iter().filter(Value::is_object) {
+        let same = e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Apply")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == subresource;
+        if same {
+            continue;
+        }
+        let mut set = unflattened_set(e.get("fieldsV1"));
+        set.retain(|p, _| !applied_set.contains_key(p) && present.contains_key(p));
+        if set.is_empty() {
+            continue;
+        }
+        let mut e = e;
+        e["fieldsV1"] = unflatten(&set);
+        kept.push(e);
+    }
+    let mut entry = json!({
+        "manager": manager,
+        "operation": "Apply",
+        "apiVersion": api_version,
+        "time": time,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": unflatten(&applied_set),
+    });
+    if !subresource.is_empty() {
+        entry["subresource"] = json!(subresource);
+    }
+    kept.insert(0, entry);
+    meta::set_meta(obj, "managedFields", Value::Array(kept));
+}
+
+/// Records the manager of a create (`old` None) or update.
+pub fn record(
+    obj: &mut Value,
+    old: Option<&Value>,
+    manager: &str,
+    api_version: &str,
+    time: &str,
+    subresource: &str,
+    scope: Scope,
+) {
+    if manager.is_empty() {
+        // No manager to record: the old entries stay as they were (a new
+        // object gets none; clients cannot write managedFields directly).
+        match old
+            .and_then(|o| o.get("metadata"))
+            .and_then(|m| m.get("managedFields"))
+        {
+            Some(mf) => meta::set_meta(obj, "managedFields", mf.clone()),
+            None => {
+                meta::remove_meta(obj, "managedFields");
+            }
+        }
+        return;
+    }
+    let new_flat = flatten_object(obj, scope);
+    let mut entries: Vec<Value> = match old {
+        Some(o) => o
+            .get("metadata")
+            .and_then(|m| m.get("managedFields"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let changed: Vec<Path> = match old {
+        Some(o) => {
+            let old_flat = flatten_object(o, scope);
+            let mut c: Vec<Path> = new_flat
+                .iter()
+                .filter(|(p, v)| old_flat.get(*p) != Some(*v))
+                .map(|(p, _)| p.clone())
+                .collect();
+            c.extend(
+                old_flat
+                    .keys()
+                    .filter(|p| !new_flat.contains_key(*p))
+                    .cloned(),
+            );
+            c
+        }
+        None => new_flat.keys().cloned().collect(),
+    };
+    let mut mine: Option<Flat> = None;
+    let mut kept = Vec::new();
+    for e in entries.drain(..).filter(Value::is_object) {
+        let is_mine = e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Update")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == subresource;
+        let mut set = unflattened_set(e.get("fieldsV1"));
+        if is_mine {
+            mine = Some(set);
+            continue;
+        }
+        for p in &changed {
+            set.remove(p);
+        }
+        if set.is_empty() {
+            continue;
+        }
+        let mut e = e;
+        e["fieldsV1"] = unflatten(&set);
+        kept.push(e);
+    }
+    let mut mine = mine.unwrap_or_default();
+    for p in &changed {
+        if new_flat.contains_key(p) {
+            mine.insert(p.clone(), Value::Null);
+        } else {
+            mine.remove(p);
+        }
+    }
+    mine.retain(|p, _| new_flat.contains_key(p));
+    if !mine.is_empty() {
+        let mut entry = json!({
+            "manager": manager,
+            "operation": "Update",
+            "apiVersion": api_version,
+            "time": time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": unflatten(&mine),
+        });
+        if !subresource.is_empty() {
+            entry["subresource"] = json!(subresource);
+        }
+        kept.push(entry);
+    }
+    if kept.is_empty() {
+        meta::remove_meta(obj, "managedFields");
+    } else {
+        meta::set_meta(obj, "managedFields", Value::Array(kept));
+    }
+}
+
+/// The FieldsV1 set of everything an object sets.
+pub fn fields_v1(obj: &Value, scope: Scope) -> Value {
+    unflatten(&flatten_object(obj, scope))
+}
+
+fn flatten_object(obj: &Value, scope: Scope) -> Flat {
+    let mut out = Flat::new();
+    let Some(root) = obj.as_object() else {
+        return out;
+    };
+    for (k, v) in root {
+        let keep = match (k.as_str(), scope) {
+            ("apiVersion" | "kind", _) => false,
+            ("status", Scope::MainWithoutStatus) => false,
+            ("status", Scope::StatusOnly) => true,
+            (_, Scope::StatusOnly) => false,
+            _ => true,
+        };
+        if !keep {
+            continue;
+        }
+        if k == "metadata" {
+            if let Some(m) = v.as_object() {
+                let mut m = m.clone();
+                for s in SYSTEM_META {
+                    m.remove(*s);
+                }
+                if m.is_empty() {
+                    continue;
+                }
+                walk_field(k, &Value::Object(m), &[], &mut out);
+            }
+            continue;
+        }
+        walk_field(k, v, &[], &mut out);
+    }
+    out.retain(|p, _| !p.is_empty());
+    out
+}
+
+fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat) {
+    let mut p = path.to_vec();
+    p.push(format!("f:{k}"));
+    match v {
+        Value::Object(m) if m.is_empty() => {
+            out.insert(p, v.clone());
+        }
+        Value::Object(m) => {
+            if MAP_FIELDS.contains(&k) {
+                let mut dot = p.clone();
+                dot.push(".".into());
+                out.insert(dot, Value::Null);
+            }
+            for (ck, cv) in m {
+                walk_field(ck, cv, &p, out);
+            }
+        }
+        Value::Array(items) => walk_list(items, &p, out),
+        other => {
+            out.insert(p, other.clone());
+        }
+    }
+}
+
+fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
+    if items.is_empty() {
+        out.insert(p.clone(), Value::Array(Vec::new()));
+        return;
+    }
+    if items.iter().all(|i| !i.is_object() && !i.is_array()) {
+        for i in items {
+            let mut ip = p.clone();
+            ip.push(format!("v:{i}"));
+            out.insert(ip, Value::Null);
+        }
+        return;
+    }
+    let objects: Option<Vec<&Map<String, Value>>> = items.iter().map(Value::as_object).collect();
+    if let Some(objects) = objects {
+        for keys in LIST_KEYS {
+            if objects.iter().all(|o| o.contains_key(keys[0])) {
+                let mut seen = std::collections::HashSet::new();
+                let ids: Vec<String> = objects
+                    .iter()
+                    .map(|o| {
+                        let mut key = Map::new();
+                        for k in *keys {
+                            if let Some(v) = o.get(*k) {
+                                key.insert((*k).to_string(), v.clone());
+                            }
+                        }
+                        format!("k:{}", Value::Object(key))
+                    })
+                    .collect();
+                if !ids.iter().all(|id| seen.insert(id.clone())) {
+                    break;
+                }
+                for (o, id) in objects.iter().zip(ids) {
+                    let mut ip = p.clone();
+                    ip.push(id);
+                    let mut dot = ip.clone();
+                    dot.push(".".into());
+                    out.insert(dot, Value::Null);
+                    for (ck, cv) in o.iter() {
+                        walk_field(ck, cv, &ip, out);
+                    }
+                }
+                return;
+            }
+        }
+    }
+    // An atomic list: owned as a whole.
+    out.insert(p.clone(), Value::Array(items.to_vec()));
+}
+
+fn unflattened_set(fields: Option<&Value>) -> Flat {
+    let mut out = Flat::new();
+    if let Some(f) = fields {
+        collect_paths(f, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+fn collect_paths(v: &Value, path: &mut Path, out: &mut Flat) {
+    match v.as_object() {
+        Some(m) if !m.is_empty() => {
+            for (k, c) in m {
+                path.push(k.clone());
+                collect_paths(c, path, out);
+                path.pop();
+            }
+        }
+        _ => {
+            if !path.is_empty() {
+                out.insert(path.clone(), Value::Null);
+            }
+        }
+    }
+}
+
+fn unflatten(flat: &Flat) -> Value {
+    let mut root = Map::new();
+    for path in flat.keys() {
+        let mut cur = &mut root;
+        for seg in path {
+            let next = cur
+                .entry(seg.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            cur = meta::as_map(next);
+        }
+    }
+    Value::Object(root)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_records_every_user_field() {
+        let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x", "labels": {"app": "a"}}, "data": {"k": "v"}});
+        record(&mut cm, None, "kubectl-create", "v1", "t", "", Scope::All);
+        let mf = &cm["metadata"]["managedFields"][0];
+        assert_eq!(mf["manager"], "kubectl-create");
+        assert_eq!(mf["operation"], "Update");
+        assert_eq!(
+            mf["fieldsV1"],
+            json!({"f:data": {".": {}, "f:k": {}}, "f:metadata": {"f:labels": {".": {}, "f:app": {}}}})
+        );
+    }
+
+    #[test]
+    fn updates_move_changed_fields_to_the_new_manager() {
+        let mut old = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
+        record(&mut old, None, "creator", "v1", "t", "", Scope::All);
+        let mut new = old.clone();
+        new["data"]["b"] = json!("3");
+        record(&mut new, Some(&old), "editor", "v1", "t2", "", Scope::All);
+        let mf = new["metadata"]["managedFields"].as_array().unwrap();
+        assert_eq!(mf.len(), 2);
+        assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {".": {}, "f:a": {}}}));
+        assert_eq!(mf[1]["manager"], "editor");
+        assert_eq!(mf[1]["fieldsV1"], json!({"f:data": {"f:b": {}}}));
+    }
+
+    #[test]
+    fn containers_are_keyed_by_name() {
+        let d = json!({"spec": {"containers": [{"name": "c", "image": "i"}], "args": ["a"]}});
+        let f = fields_v1(&d, Scope::All);
+        assert_eq!(
+            f["f:spec"]["f:containers"]["k:{\"name\":\"c\"}"],
+            json!({".": {}, "f:image": {}, "f:name": {}})
+        );
+        assert_eq!(f["f:spec"]["f:args"]["v:\"a\""], json!({}));
+    }
+}

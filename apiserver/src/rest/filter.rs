@@ -1,0 +1,62 @@
+//! `labelSelector` and `fieldSelector` turned into one predicate.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::registry::{meta, Predicate};
+use crate::resources::ResourceInfo;
+use crate::selectors::{self, FieldSelector, LabelSelector};
+
+/// The selectors of a list, watch or deletecollection, and the name a
+/// single-object watch is pinned to.
+#[derive(Clone)]
+pub struct Selection {
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+    pub name: Option<String>,
+}
+
+impl Selection {
+    pub fn parse(
+        info: &ResourceInfo,
+        label: &str,
+        field: &str,
+        name: Option<&str>,
+    ) -> ApiResult<Selection> {
+        let labels = LabelSelector::parse(label).map_err(ApiError::bad_request)?;
+        let fields = FieldSelector::parse(field).map_err(ApiError::bad_request)?;
+        let fields =
+            selectors::convert(info.group, info.kind, &fields).map_err(ApiError::bad_request)?;
+        Ok(Selection {
+            labels,
+            fields,
+            name: name.map(str::to_string),
+        })
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty() && self.name.is_none()
+    }
+
+    pub fn matches(&self, info: &ResourceInfo, obj: &Value) -> bool {
+        if let Some(n) = &self.name {
+            if meta::name(obj) != n {
+                return false;
+            }
+        }
+        self.labels.matches_object(obj)
+            && self
+                .fields
+                .matches(|f| selectors::field_value(info.group, info.kind, obj, f))
+    }
+
+    pub fn predicate(&self, info: &'static ResourceInfo) -> Option<Predicate> {
+        if self.is_everything() {
+            return None;
+        }
+        let sel = self.clone();
+        Some(Arc::new(move |obj: &Value| sel.matches(info, obj)))
+    }
+}

@@ -1,0 +1,232 @@
+//! Content negotiation and rendering: plain JSON (or YAML), `Table`, and
+//! `PartialObjectMetadata(List)`, as the `Accept` header asks.
+
+use actix_web::{http::StatusCode, HttpRequest, HttpResponse};
+use openraft_store::Revision;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::printers::{self, IncludeObject};
+use crate::query::Query;
+use crate::resources::ResourceInfo;
+
+/// How a response is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+    /// `as=Table;g=meta.k8s.io;v=v1` with `?includeObject=`.
+    Table(IncludeObject),
+    /// `as=PartialObjectMetadata` / `as=PartialObjectMetadataList`.
+    Metadata,
+}
+
+/// Upstream's 406 message.
+const NOT_ACCEPTABLE: &str = "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/// Picks the first acceptable media range of the `Accept` header.
+/// `transforms` allows `as=Table`/`as=PartialObjectMetadata` (reads only).
+pub fn negotiate(req: &HttpRequest, query: &Query, transforms: bool) -> ApiResult<Format> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if accept.is_empty() {
+        return Ok(Format::Json);
+    }
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let mut as_ = None;
+        let mut g = None;
+        let mut v = None;
+        for p in parts {
+            if let Some((k, val)) = p.split_once('=') {
+                let val = val.trim().trim_matches('"');
+                match k.trim() {
+                    "as" => as_ = Some(val.to_string()),
+                    "g" => g = Some(val.to_string()),
+                    "v" => v = Some(val.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        let json_like = matches!(media.as_str(), "application/json" | "*/*" | "application/*");
+        match as_.as_deref() {
+            None if json_like => return Ok(Format::Json),
+            None if matches!(media.as_str(), "application/yaml") => return Ok(Format::Yaml),
+            None => continue,
+            Some(kind) => {
+                if !json_like || !transforms || g.as_deref() != Some("meta.k8s.io") {
+                    continue;
+                }
+                if !matches!(v.as_deref(), Some("v1") | Some("v1beta1")) {
+                    continue;
+                }
+                match kind {
+                    "Table" => {
+                        let include = include_object(query.get("includeObject").unwrap_or(""))?;
+                        return Ok(Format::Table(include));
+                    }
+                    "PartialObjectMetadata" | "PartialObjectMetadataList" => {
+                        return Ok(Format::Metadata)
+                    }
+                    _ => continue,
+                }
+            }
+        }
+    }
+    Err(ApiError::not_acceptable(NOT_ACCEPTABLE))
+}
+
+/// `?includeObject=`.
+fn include_object(s: &str) -> ApiResult<IncludeObject> {
+    match s {
+        "" | "Metadata" => Ok(IncludeObject::Metadata),
+        "None" => Ok(IncludeObject::None),
+        "Object" => Ok(IncludeObject::Object),
+        other => Err(ApiError::bad_request(format!(
+            "unrecognized includeObject value: {}",
+            go_quote(other)
+        ))),
+    }
+}
+
+/// A Status error as the response.
+pub fn error_response(e: &ApiError) -> HttpResponse {
+    let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code)
+        .content_type("application/json")
+        .body(serde_json::to_vec(&e.to_status()).unwrap_or_default())
+}
+
+/// Sets `apiVersion`/`kind` to the served version's.
+pub fn with_type(info: &ResourceInfo, mut obj: Value) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("apiVersion".into(), json!(info.api_version()));
+        m.insert("kind".into(), json!(info.kind));
+    }
+    obj
+}
+
+fn partial_metadata(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// One object in the requested format.
+pub fn render_object(info: &ResourceInfo, obj: Value, format: Format) -> Value {
+    match format {
+        Format::Json | Format::Yaml => with_type(info, obj),
+        Format::Metadata => partial_metadata(&obj),
+        Format::Table(include) => {
+            let obj = with_type(info, obj);
+            printers::object_table(
+                info.group,
+                info.kind,
+                &obj,
+                include,
+                jiff::Timestamp::now(),
+                true,
+            )
+        }
+    }
+}
+
+/// A list in the requested format.
+pub fn render_list(
+    info: &ResourceInfo,
+    items: Vec<Value>,
+    revision: Revision,
+    continue_token: Option<String>,
+    remaining: Option<i64>,
+    format: Format,
+) -> Value {
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(revision.to_string()));
+    if let Some(c) = continue_token {
+        meta.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = remaining {
+        meta.insert("remainingItemCount".into(), json!(r));
+    }
+    match format {
+        Format::Json | Format::Yaml => {
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|mut o| {
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove("apiVersion");
+                        m.remove("kind");
+                    }
+                    o
+                })
+                .collect();
+            json!({
+                "kind": info.list_kind,
+                "apiVersion": info.api_version(),
+                "metadata": meta,
+                "items": items,
+            })
+        }
+        Format::Metadata => json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta,
+            "items": items.iter().map(partial_metadata).collect::<Vec<_>>(),
+        }),
+        Format::Table(include) => {
+            let items: Vec<Value> = items.into_iter().map(|o| with_type(info, o)).collect();
+            printers::table(
+                info.group,
+                info.kind,
+                &items,
+                include,
+                Value::Object(meta),
+                jiff::Timestamp::now(),
+            )
+        }
+    }
+}
+
+/// The HTTP response for a rendered body.
+pub fn respond(code: u16, body: &Value, format: Format, warnings: &[String]) -> HttpResponse {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    let mut b = HttpResponse::build(status);
+    for w in warnings {
+        b.append_header(("Warning", format!("299 - {}", go_quote(w))));
+    }
+    match format {
+        Format::Yaml => match serde_saphyr::to_string(body) {
+            Ok(s) => b.content_type("application/yaml").body(s),
+            Err(_) => b
+                .content_type("application/json")
+                .body(serde_json::to_vec(body).unwrap_or_default()),
+        },
+        _ => b
+            .content_type("application/json")
+            .body(serde_json::to_vec(body).unwrap_or_default()),
+    }
+}
+
+/// Go's `%q` of a warning text (quotes and backslashes escaped).
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

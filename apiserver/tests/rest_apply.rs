@@ -1,0 +1,100 @@
+//! Server-side apply (simplified), protobuf bodies from kubectl, and
+//! `omitempty`-style normalization.
+
+#![allow(clippy::unwrap_used)]
+
+mod rest_common;
+
+use rest_common::*;
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+#[actix_web::test]
+async fn apply_creates_then_updates_with_apply_managed_fields() {
+    let h = harness().await;
+    let app = app!(h);
+    let cfg = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  k: v\n";
+    let url = format!("{CMS}/ssa?fieldManager=kubectl");
+    let (code, _, cm) = send!(
+        app,
+        raw_req("PATCH", &url, "application/apply-patch+yaml", cfg)
+    );
+    assert_eq!(code, 201, "{cm}");
+    assert_eq!(cm["data"]["k"], "v");
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    let cfg2 = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  k: v2\n";
+    let (code, _, cm) = send!(
+        app,
+        raw_req("PATCH", &url, "application/apply-patch+yaml", cfg2)
+    );
+    assert_eq!(code, 200, "{cm}");
+    assert_eq!(cm["data"]["k"], "v2");
+
+    let (code, _, e) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{CMS}/ssa"),
+            "application/apply-patch+yaml",
+            cfg2
+        )
+    );
+    assert_eq!(code, 422, "fieldManager is required: {e}");
+}
+
+#[actix_web::test]
+async fn protobuf_create_from_kubectl() {
+    let h = harness().await;
+    let app = app!(h);
+    // `kubectl create configmap cm1 --from-literal=a=b --from-literal=c=d`.
+    let body = hex("6b3873000a0f0a0276311209436f6e6669674d617012250a130a03636d3112001a0022002a0032003800420012060a016112016212060a01631201641a002200");
+    let (code, _, cm) = send!(
+        app,
+        raw_req(
+            "POST",
+            &format!("{CMS}?fieldManager=kubectl-create&fieldValidation=Strict"),
+            "application/vnd.kubernetes.protobuf",
+            &body
+        )
+        .insert_header((
+            "Accept",
+            "application/vnd.kubernetes.protobuf,application/json"
+        ))
+    );
+    assert_eq!(code, 201, "{cm}");
+    assert_eq!(cm["metadata"]["name"], "cm1");
+    assert_eq!(cm["data"]["c"], "d");
+    assert_eq!(
+        cm["metadata"]["managedFields"][0]["manager"],
+        "kubectl-create"
+    );
+}
+
+#[actix_web::test]
+async fn removing_the_last_label_drops_the_map() {
+    let h = harness().await;
+    let app = app!(h);
+    let mut cm = configmap("l", &[]);
+    cm["metadata"]["labels"] = serde_json::json!({"a": "b"});
+    send!(app, json_req("POST", CMS, Some(&cm)));
+    let (code, _, cm) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{CMS}/l"),
+            "application/merge-patch+json",
+            br#"{"metadata":{"labels":{"a":null}}}"#
+        )
+    );
+    assert_eq!(code, 200);
+    assert!(cm["metadata"].get("labels").is_none(), "{cm}");
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

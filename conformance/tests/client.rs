@@ -1,0 +1,449 @@
+//! kube-rs against the real binary: typed CRUD, list with selectors and
+//! pagination, watch and the runtime watcher, and bad input answered with the
+//! right `Status`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::ResourceExt;
+
+use conformance::{request, Server};
+
+fn configmap(name: &str, data: &[(&str, &str)]) -> ConfigMap {
+    ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        ..Default::default()
+    }
+}
+
+fn api_error(e: kube::Error) -> kube::core::Status {
+    match e {
+        kube::Error::Api(status) => *status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn configmap_crud() {
+    let s = Server::start();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+
+    let created = cms
+        .create(&PostParams::default(), &configmap("crud", &[("a", "1")]))
+        .await
+        .expect("create");
+    assert_eq!(created.name_any(), "crud");
+    assert_eq!(created.namespace().as_deref(), Some("default"));
+    assert!(created.uid().is_some());
+    let rv1 = created.resource_version().expect("rv");
+
+    let got = cms.get("crud").await.expect("get");
+    assert_eq!(got.data, created.data);
+    assert_eq!(got.resource_version().as_deref(), Some(rv1.as_str()));
+
+    let mut changed = got.clone();
+    changed.data = Some(BTreeMap::from([("a".to_string(), "2".to_string())]));
+    let replaced = cms
+        .replace("crud", &PostParams::default(), &changed)
+        .await
+        .expect("replace");
+    assert_ne!(replaced.resource_version().as_deref(), Some(rv1.as_str()));
+
+    let merged = cms
+        .patch(
+            "crud",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"data": {"b": "3"}})),
+        )
+        .await
+        .expect("merge patch");
+    assert_eq!(
+        merged
+            .data
+            .as_ref()
+            .and_then(|d| d.get("b"))
+            .map(String::as_str),
+        Some("3")
+    );
+
+    let json_patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": "/data/a", "value": "2"},
+        {"op": "remove", "path": "/data/b"}
+    ]))
+    .expect("patch doc");
+    let patched = cms
+        .patch(
+            "crud",
+            &PatchParams::default(),
+            &Patch::Json::<()>(json_patch),
+        )
+        .await
+        .expect("json patch");
+    assert_eq!(
+        patched.data,
+        Some(BTreeMap::from([("a".to_string(), "2".to_string())]))
+    );
+
+    let list = cms.list(&ListParams::default()).await.expect("list");
+    assert!(list.items.iter().any(|c| c.name_any() == "crud"));
+    assert!(list.metadata.resource_version.is_some());
+
+    cms.delete("crud", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let err = api_error(cms.get("crud").await.expect_err("gone"));
+    assert_eq!((err.code, err.reason.as_str()), (404, "NotFound"));
+    assert_eq!(err.message, "configmaps \"crud\" not found");
+}
+
+#[tokio::test]
+async fn server_side_apply_with_kube() {
+    let s = Server::start();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PatchParams::apply("conformance-test");
+    let applied = cms
+        .patch(
+            "ssa",
+            &pp,
+            &Patch::Apply(serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "ssa"},
+                "data": {"k": "v"}
+            })),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(
+        applied
+            .data
+            .as_ref()
+            .and_then(|d| d.get("k"))
+            .map(String::as_str),
+        Some("v")
+    );
+    let managers: Vec<String> = applied
+        .managed_fields()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(
+        managers.contains(&"conformance-test".to_string()),
+        "{managers:?}"
+    );
+}
+
+#[tokio::test]
+async fn list_selectors_and_pages() {
+    let s = Server::start();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    for i in 0..5 {
+        let mut cm = configmap(&format!("item-{i}"), &[("i", "x")]);
+        cm.metadata.labels = Some(BTreeMap::from([(
+            "parity".to_string(),
+            if i % 2 == 0 { "even" } else { "odd" }.to_string(),
+        )]));
+        cms.create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
+    }
+    let even = cms
+        .list(&ListParams::default().labels("parity=even"))
+        .await
+        .expect("list even");
+    let names: Vec<String> = even.items.iter().map(|c| c.name_any()).collect();
+    assert_eq!(names, ["item-0", "item-2", "item-4"]);
+
+    let by_name = cms
+        .list(&ListParams::default().fields("metadata.name=item-3"))
+        .await
+        .expect("field selector");
+    assert_eq!(by_name.items.len(), 1);
+
+    let mut seen = Vec::new();
+    let mut lp = ListParams::default().labels("parity").limit(2);
+    loop {
+        let page = cms.list(&lp).await.expect("page");
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|c| c.name_any()));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => lp = lp.continue_token(&token),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["item-0", "item-1", "item-2", "item-3", "item-4"]);
+}
+
+#[tokio::test]
+async fn raw_watch_reports_added_modified_deleted() {
+    let s = Server::start();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("list rv");
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(60), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+
+    cms.create(&PostParams::default(), &configmap("w", &[("v", "1")]))
+        .await
+        .expect("create");
+    cms.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"data": {"v": "2"}})),
+    )
+    .await
+    .expect("patch");
+    cms.delete("w", &DeleteParams::default())
+        .await
+        .expect("delete");
+
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("event");
+        match ev {
+            WatchEvent::Added(cm) => kinds.push(("ADDED", cm.name_any())),
+            WatchEvent::Modified(cm) => kinds.push(("MODIFIED", cm.name_any())),
+            WatchEvent::Deleted(cm) => kinds.push(("DELETED", cm.name_any())),
+            WatchEvent::Bookmark(_) => {}
+            WatchEvent::Error(e) => panic!("watch error {e:?}"),
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            ("ADDED", "w".to_string()),
+            ("MODIFIED", "w".to_string()),
+            ("DELETED", "w".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn runtime_watcher_sees_new_objects() {
+    let s = Server::start();
+    let client = s.client().await;
+    let nss: Api<Namespace> = Api::all(client);
+    let mut stream = watcher(nss.clone(), watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let creator = {
+        let nss = nss.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let ns = Namespace {
+                metadata: kube::api::ObjectMeta {
+                    name: Some("watched".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            nss.create(&PostParams::default(), &ns).await
+        })
+    };
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(ns) = stream.try_next().await.expect("watcher") {
+            if ns.name_any() == "watched" {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("in time");
+    assert!(found);
+    creator.await.expect("join").expect("create namespace");
+}
+
+// ---- bad input ------------------------------------------------------------
+
+#[tokio::test]
+async fn duplicate_create_is_already_exists() {
+    let s = Server::start();
+    let cms: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    cms.create(&PostParams::default(), &configmap("dup", &[]))
+        .await
+        .expect("first");
+    let err = api_error(
+        cms.create(&PostParams::default(), &configmap("dup", &[]))
+            .await
+            .expect_err("second"),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (409, "AlreadyExists"));
+    assert_eq!(err.message, "configmaps \"dup\" already exists");
+}
+
+#[tokio::test]
+async fn stale_update_is_conflict() {
+    let s = Server::start();
+    let cms: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    let first = cms
+        .create(&PostParams::default(), &configmap("cc", &[("v", "1")]))
+        .await
+        .expect("create");
+    let mut a = first.clone();
+    a.data = Some(BTreeMap::from([("v".into(), "2".into())]));
+    cms.replace("cc", &PostParams::default(), &a)
+        .await
+        .expect("first update");
+    let mut b = first.clone();
+    b.data = Some(BTreeMap::from([("v".into(), "3".into())]));
+    let err = api_error(
+        cms.replace("cc", &PostParams::default(), &b)
+            .await
+            .expect_err("stale"),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
+    assert!(
+        err.message
+            .starts_with("Operation cannot be fulfilled on configmaps \"cc\""),
+        "{}",
+        err.message
+    );
+    let now = cms.get("cc").await.expect("get");
+    assert_eq!(
+        now.data.and_then(|d| d.get("v").cloned()).as_deref(),
+        Some("2")
+    );
+}
+
+#[tokio::test]
+async fn invalid_name_is_unprocessable() {
+    let s = Server::start();
+    let cms: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    let err = api_error(
+        cms.create(&PostParams::default(), &configmap("Bad_Name", &[]))
+            .await
+            .expect_err("invalid"),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
+    assert!(err.message.contains("metadata.name"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn missing_namespace_is_not_found() {
+    let s = Server::start();
+    let cms: Api<ConfigMap> = Api::namespaced(s.client().await, "no-such-ns");
+    let err = api_error(
+        cms.create(&PostParams::default(), &configmap("x", &[]))
+            .await
+            .expect_err("no namespace"),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (404, "NotFound"));
+    assert_eq!(err.message, "namespaces \"no-such-ns\" not found");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_bad_requests() {
+    let s = Server::start();
+    let client = s.client().await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    for body in ["{not json", "[]", ""] {
+        let (code, text) = request(&client, "POST", path, Some("application/json"), body.into())
+            .await
+            .expect("post");
+        assert_eq!(code, 400, "body {body:?}: {text}");
+        let status = conformance::json(&text);
+        assert_eq!(status["kind"], "Status");
+        assert_eq!(status["reason"], "BadRequest");
+    }
+    let (code, text) = request(&client, "POST", path, Some("text/csv"), b"a,b".to_vec())
+        .await
+        .expect("post");
+    assert_eq!(code, 415, "{text}");
+
+    let (code, text) = request(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/none",
+        Some("application/json-patch+json"),
+        b"{\"not\":\"a list\"}".to_vec(),
+    )
+    .await
+    .expect("patch");
+    assert!(code == 400 || code == 404, "{code} {text}");
+
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let err = api_error(
+        cms.list(&ListParams::default().labels("a in (b"))
+            .await
+            .expect_err("bad selector"),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (400, "BadRequest"));
+    // Nothing was created by any of the above.
+    assert!(cms
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
+}
+
+#[tokio::test]
+async fn deployment_create_and_scale() {
+    let s = Server::start();
+    let deps: Api<Deployment> = Api::namespaced(s.client().await, "default");
+    let dep: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]}
+            }
+        }
+    }))
+    .expect("deployment");
+    let created = deps
+        .create(&PostParams::default(), &dep)
+        .await
+        .expect("create");
+    assert_eq!(created.metadata.generation, Some(1));
+    // Defaults filled in as upstream does.
+    let spec = created.spec.expect("spec");
+    assert!(spec.strategy.is_some());
+    assert_eq!(spec.revision_history_limit, Some(10));
+
+    let scaled = deps
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .expect("scale");
+    assert_eq!(scaled.metadata.generation, Some(2));
+    let scale = deps.get_scale("web").await.expect("scale subresource");
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(3));
+}
