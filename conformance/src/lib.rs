@@ -279,6 +279,11 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot run kubectl: {e}"))
     }
 
+    /// The server process's id (benchmarks read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A kube::Client for the admin kubeconfig.
     pub async fn client(&self) -> kube::Client {
         client_for(&self.kubeconfig)
