@@ -5,11 +5,13 @@
 //! cargo run --release -p openraft-store --example store_bench -- ferrokube [clients] [seconds] [data_dir]
 //! cargo run --release -p openraft-store --example store_bench -- etcd [clients] [seconds] [http://127.0.0.1:2379]
 //!
-//! Prints one line: `<target> <clients> clients: <n> creates in <s>s = <rate> creates/s`.
+//! cargo run --release -p openraft-store --example store_bench -- watch
+//!
+//! Prints one line: `<target> <clients> clients: <n> creates in <s>s = <rate> creates/s`
+//! with p50/p99 latency; `watch` prints in-process watch delivery latency.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,33 +42,110 @@ fn b64(data: &[u8]) -> String {
 }
 
 async fn run(target: &str, clients: usize, seconds: u64, create: CreateFn) -> anyhow::Result<()> {
-    let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
-            let (create, done) = (create.clone(), done.clone());
+            let create = create.clone();
             tokio::spawn(async move {
                 let value = vec![b'x'; 1024];
+                let mut latencies = Vec::new();
                 let mut i = 0u64;
                 while Instant::now() < deadline {
                     let key = format!("/registry/configmaps/bench/c{c}-{i}").into_bytes();
+                    let t = Instant::now();
                     if create(key, value.clone()).await {
-                        done.fetch_add(1, Ordering::Relaxed);
+                        latencies.push(t.elapsed());
                     }
                     i += 1;
                 }
+                latencies
             })
         })
         .collect();
+    let mut latencies = Vec::new();
     for t in tasks {
-        t.await?;
+        latencies.extend(t.await?);
     }
-    let n = done.load(Ordering::Relaxed);
     let secs = start.elapsed().as_secs_f64();
+    latencies.sort();
+    let n = latencies.len();
     println!(
-        "{target} {clients} clients: {n} creates in {secs:.1}s = {:.0} creates/s",
-        n as f64 / secs
+        "{target} {clients} clients: {n} creates in {secs:.1}s = {:.0} creates/s, latency p50 {:.2} ms p99 {:.2} ms",
+        n as f64 / secs,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Watch delivery in process: one writer creates `count` keys one after another
+/// while a watcher on their prefix receives them. Reports, per event, the time
+/// from the write's acknowledgement to the event's arrival (0 when the event
+/// arrived first) and from the write's start to the event's arrival.
+async fn watch_delivery(store: Arc<RaftStore>, count: usize) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let prefix = b"/registry/configmaps/watchbench/".to_vec();
+    let mut stream = store.watch(&prefix, Revision::ZERO).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < count {
+            match stream.next().await {
+                Some(Ok(openraft_store::WatchMessage::Events(events))) => {
+                    for _ in &events {
+                        let _ = tx.send(Instant::now());
+                    }
+                    seen += events.len();
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    });
+    let mut after_ack = Vec::new();
+    let mut end_to_end = Vec::new();
+    for i in 0..count {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!("k{i}").as_bytes());
+        let start = Instant::now();
+        store
+            .txn(TxnRequest {
+                compares: vec![],
+                success: vec![Op::Put {
+                    key,
+                    value: vec![b'x'; 1024],
+                }],
+            })
+            .await?;
+        let acked = Instant::now();
+        let arrived = rx
+            .recv()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("watch ended early"))?;
+        after_ack.push(arrived.saturating_duration_since(acked));
+        end_to_end.push(arrived.duration_since(start));
+    }
+    reader.await?;
+    after_ack.sort();
+    end_to_end.sort();
+    println!(
+        "ferrokube watch delivery ({count} events): after ack p50 {:.3} ms p99 {:.3} ms; from write start p50 {:.2} ms p99 {:.2} ms",
+        ms(percentile(&after_ack, 0.50)),
+        ms(percentile(&after_ack, 0.99)),
+        ms(percentile(&end_to_end, 0.50)),
+        ms(percentile(&end_to_end, 0.99)),
     );
     Ok(())
 }
@@ -102,6 +181,12 @@ async fn main() -> anyhow::Result<()> {
             run("ferrokube", clients, seconds, create).await?;
             store.shutdown().await?;
         }
+        "watch" => {
+            let tmp = tempfile::tempdir()?;
+            let store = RaftStore::open(Config::new(tmp.path(), 1)).await?;
+            watch_delivery(store.clone(), 1000).await?;
+            store.shutdown().await?;
+        }
         "etcd" => {
             let url = format!(
                 "{}/v3/kv/txn",
@@ -127,7 +212,7 @@ async fn main() -> anyhow::Result<()> {
             });
             run("etcd", clients, seconds, create).await?;
         }
-        other => anyhow::bail!("unknown target {other}: use ferrokube or etcd"),
+        other => anyhow::bail!("unknown target {other}: use ferrokube, etcd or watch"),
     }
     Ok(())
 }

@@ -29,7 +29,7 @@
 
 mod cron;
 mod deployment;
-mod gofmt;
+pub mod gofmt;
 mod job;
 mod json;
 mod meta;
