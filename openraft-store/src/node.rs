@@ -6,7 +6,9 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError};
+use openraft::error::{
+    ChangeMembershipError, CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError,
+};
 use openraft::{BasicNode, ChangeMembers, SnapshotPolicy};
 use rocksdb::DB;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -57,6 +59,9 @@ pub(crate) struct Node {
     pub config: Config,
     pub client: reqwest::Client,
     pub shutdown: watch::Sender<bool>,
+    /// Serializes membership changes made through this node: Raft allows one
+    /// at a time, and nodes joining together must not fail each other.
+    pub membership: tokio::sync::Mutex<()>,
 }
 
 /// Where to send what this node cannot do itself.
@@ -218,6 +223,7 @@ impl Node {
     /// Adds `id` as a learner, waits for it to catch up, then makes it a voter.
     /// Forwarded to the leader when this node is not the leader.
     pub async fn add_member(&self, req: JoinRequest, forward: bool) -> Result<()> {
+        let _one_change_at_a_time = self.membership.lock().await;
         // A known node (re)joining, possibly at a new address: update it in place.
         let (is_leader, known) = {
             let m = self.raft.metrics().borrow().clone();
@@ -297,12 +303,18 @@ impl Node {
         }
     }
 
+    /// Applies a membership change, waiting while another one (started
+    /// elsewhere) is still in progress.
     async fn change_membership(&self, change: ChangeMembers<NodeId, RaftNode>) -> Result<()> {
-        self.raft
-            .change_membership(change, false)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        loop {
+            match self.raft.change_membership(change.clone(), false).await {
+                Ok(_) => return Ok(()),
+                Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                    ChangeMembershipError::InProgress(_),
+                ))) => self.wait_a_bit().await,
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
     }
 }
 
@@ -382,6 +394,7 @@ impl RaftStore {
             config,
             client,
             shutdown,
+            membership: tokio::sync::Mutex::new(()),
         });
         let server = match listener {
             Some(l) => Some(crate::rpc::serve(node.clone(), l)?),
@@ -397,26 +410,36 @@ impl RaftStore {
         });
         let initialized = node.raft.is_initialized().await.map_err(unavailable)?;
         if !initialized {
-            match node.config.join.clone() {
-                None => {
-                    let members = BTreeMap::from([(node.id, BasicNode::new(addr.clone()))]);
-                    node.raft.initialize(members).await.map_err(unavailable)?;
+            let started: Result<()> = async {
+                match node.config.join.clone() {
+                    None => {
+                        let members = BTreeMap::from([(node.id, BasicNode::new(addr.clone()))]);
+                        node.raft.initialize(members).await.map_err(unavailable)?;
+                    }
+                    Some(seed) => {
+                        let req = JoinRequest {
+                            id: node.id,
+                            addr: addr.clone(),
+                        };
+                        let res: WireResult<()> = call(
+                            &node.client,
+                            &seed,
+                            paths::JOIN,
+                            &req,
+                            node.config.request_timeout * 6,
+                        )
+                        .await?;
+                        res.map_err(StoreError::from)?;
+                    }
                 }
-                Some(seed) => {
-                    let req = JoinRequest {
-                        id: node.id,
-                        addr: addr.clone(),
-                    };
-                    let res: WireResult<()> = call(
-                        &node.client,
-                        &seed,
-                        paths::JOIN,
-                        &req,
-                        node.config.request_timeout * 6,
-                    )
-                    .await?;
-                    res.map_err(StoreError::from)?;
-                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = started {
+                // Stop Raft's tasks so they let go of RocksDB before we return.
+                drop(node);
+                let _ = store.shutdown().await;
+                return Err(e);
             }
         }
         let _ = node

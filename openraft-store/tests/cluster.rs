@@ -354,3 +354,28 @@ async fn embedded_node_restarted_with_a_listener_can_be_joined() {
     n2.shutdown().await.expect("shutdown 2");
     n1.shutdown().await.expect("shutdown 1");
 }
+
+/// Nodes started together (as a user starts a cluster from three terminals)
+/// must not fail each other's joins: Raft allows one membership change at a
+/// time, so the seed serializes them and waits out one in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_joining_at_the_same_time_all_become_voters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = start(dir.path(), 1, None, |_| {}).await;
+    let seed = first.raft_addr().to_string();
+    let (second, third) = tokio::join!(
+        start(dir.path(), 2, Some(seed.clone()), |_| {}),
+        start(dir.path(), 3, Some(seed.clone()), |_| {}),
+    );
+    let status = first.status().await.expect("status");
+    let voters: BTreeSet<u64> = status
+        .members
+        .iter()
+        .filter(|m| m.voter)
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(voters, BTreeSet::from([1, 2, 3]));
+    for n in [&first, &second, &third] {
+        n.shutdown().await.expect("shutdown");
+    }
+}
