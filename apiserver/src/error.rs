@@ -244,9 +244,13 @@ impl From<openraft_store::StoreError> for ApiError {
             E::Compacted { .. } => {
                 ApiError::expired("The resourceVersion for the provided list is too old.")
             }
-            E::FutureRevision { requested, .. } => ApiError::timeout(format!(
-                "Too large resource version: {requested}, current: unknown"
-            )),
+            E::FutureRevision { requested, current } => ApiError::timeout(format!(
+                "Too large resource version: {requested}, current: {current}"
+            ))
+            .with_details(Details {
+                retry_after_seconds: Some(1),
+                ..Default::default()
+            }),
             E::Unavailable(m) => ApiError::unavailable(m),
             E::Timeout(m) => ApiError::timeout(m),
             E::InvalidRequest(m) => ApiError::bad_request(m),
@@ -277,6 +281,20 @@ mod tests {
         assert_eq!(s["code"], 404);
         assert_eq!(s["details"]["kind"], "deployments");
         assert_eq!(s["details"]["group"], "apps");
+    }
+
+    #[test]
+    fn future_revision_is_a_timeout_naming_both_revisions() {
+        let e: ApiError = openraft_store::StoreError::FutureRevision {
+            requested: openraft_store::Revision(99),
+            current: openraft_store::Revision(5),
+        }
+        .into();
+        let s = e.to_status();
+        assert_eq!(s["code"], 504);
+        assert_eq!(s["reason"], "Timeout");
+        assert_eq!(s["message"], "Too large resource version: 99, current: 5");
+        assert_eq!(s["details"]["retryAfterSeconds"], 1);
     }
 
     #[test]

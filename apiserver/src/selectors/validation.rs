@@ -39,6 +39,7 @@ pub fn aggregate(msgs: Vec<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::names::max_len_error;
 
     #[test]
     fn qualified_names() {
