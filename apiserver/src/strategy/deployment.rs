@@ -135,6 +135,26 @@ pub fn selector_immutable(new: &Value, old: &Value) -> Vec<FieldError> {
     }
 }
 
+/// What apps/v1 workloads validate on create: object metadata, then `spec`.
+pub fn validate_workload(obj: &Value, spec: fn(&Value) -> Vec<FieldError>) -> Vec<FieldError> {
+    let mut errs = validate_object_meta(obj, true, names::name_is_dns_subdomain);
+    errs.extend(spec(obj.get("spec").unwrap_or(&json!({}))));
+    errs
+}
+
+/// What apps/v1 workloads validate on update: metadata changes, `spec`, and
+/// that the selector did not change.
+pub fn validate_workload_update(
+    new: &Value,
+    old: &Value,
+    spec: fn(&Value) -> Vec<FieldError>,
+) -> Vec<FieldError> {
+    let mut errs = validate_object_meta_update(new, old);
+    errs.extend(spec(new.get("spec").unwrap_or(&json!({}))));
+    errs.extend(selector_immutable(new, old));
+    errs
+}
+
 // ------------------------------------------------------------- Deployment
 
 pub struct Deployment;
@@ -237,19 +257,10 @@ impl Strategy for Deployment {
         reset_status(obj);
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta(obj, true, names::name_is_dns_subdomain);
-        errs.extend(validate_deployment_spec(
-            obj.get("spec").unwrap_or(&json!({})),
-        ));
-        errs
+        validate_workload(obj, validate_deployment_spec)
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta_update(new, old);
-        errs.extend(validate_deployment_spec(
-            new.get("spec").unwrap_or(&json!({})),
-        ));
-        errs.extend(selector_immutable(new, old));
-        errs
+        validate_workload_update(new, old, validate_deployment_spec)
     }
     fn generation_tracked(&self) -> bool {
         true
@@ -289,19 +300,10 @@ impl Strategy for ReplicaSet {
         reset_status(obj);
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta(obj, true, names::name_is_dns_subdomain);
-        errs.extend(validate_replica_set_spec(
-            obj.get("spec").unwrap_or(&json!({})),
-        ));
-        errs
+        validate_workload(obj, validate_replica_set_spec)
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta_update(new, old);
-        errs.extend(validate_replica_set_spec(
-            new.get("spec").unwrap_or(&json!({})),
-        ));
-        errs.extend(selector_immutable(new, old));
-        errs
+        validate_workload_update(new, old, validate_replica_set_spec)
     }
     fn generation_tracked(&self) -> bool {
         true

@@ -1,8 +1,8 @@
 //! StatefulSets and DaemonSets (`pkg/registry/apps/statefulset`, `.../daemonset`).
 
 use super::deployment::{
-    int_or_percent_value, not_more_than_100_percent, reset_status, selector_immutable,
-    validate_int_or_percent, validate_required_selector,
+    int_or_percent_value, not_more_than_100_percent, reset_status, validate_int_or_percent,
+    validate_required_selector, validate_workload, validate_workload_update,
 };
 use super::json::{self, at, child, str_at};
 use super::meta::{
@@ -347,19 +347,10 @@ impl Strategy for DaemonSet {
         }
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta(obj, true, names::name_is_dns_subdomain);
-        errs.extend(validate_daemon_set_spec(
-            obj.get("spec").unwrap_or(&json!({})),
-        ));
-        errs
+        validate_workload(obj, validate_daemon_set_spec)
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        let mut errs = validate_object_meta_update(new, old);
-        errs.extend(validate_daemon_set_spec(
-            new.get("spec").unwrap_or(&json!({})),
-        ));
-        errs.extend(selector_immutable(new, old));
-        errs
+        validate_workload_update(new, old, validate_daemon_set_spec)
     }
     fn generation_tracked(&self) -> bool {
         true
