@@ -7,18 +7,6 @@ use super::format::{age, containers, format_label_selector, format_labels, i, na
 use super::{Column, Printer, Row};
 use crate::selectors::LabelSelector;
 
-fn containers_column() -> Column {
-    Column::string("Containers", "Names of each container in the template.").wide()
-}
-
-fn images_column() -> Column {
-    Column::string(
-        "Images",
-        "Images referenced by each container in the template.",
-    )
-    .wide()
-}
-
 pub(super) fn printer(kind: &str) -> Option<Printer> {
     Some(match kind {
         "Deployment" => Printer {
@@ -28,8 +16,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::string("Up-to-date", docs::DEPLOY_UPDATED),
                 Column::string("Available", docs::DEPLOY_AVAILABLE),
                 Column::age(),
-                containers_column(),
-                images_column(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::DEPLOY_SELECTOR).wide(),
             ],
             row: |o, now| {
@@ -61,8 +49,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::integer("Current", docs::RS_STATUS_REPLICAS),
                 Column::integer("Ready", docs::RS_READY),
                 Column::age(),
-                containers_column(),
-                images_column(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::RS_SELECTOR).wide(),
             ],
             row: |o, now| {
@@ -84,8 +72,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::name(),
                 Column::string("Ready", "Number of the pod with ready state"),
                 Column::age(),
-                containers_column(),
-                images_column(),
+                Column::containers(),
+                Column::images(),
             ],
             row: |o, now| {
                 let (names, images) = containers(o.pointer("/spec/template/spec"));
@@ -112,8 +100,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::integer("Available", docs::DS_AVAILABLE),
                 Column::string("Node Selector", docs::POD_NODE_SELECTOR),
                 Column::age(),
-                containers_column(),
-                images_column(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::DS_SELECTOR).wide(),
             ],
             row: |o, now| {

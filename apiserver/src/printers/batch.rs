@@ -19,12 +19,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::string("Completions", docs::JOB_SUCCEEDED),
                 Column::string("Duration", "Time required to complete the job."),
                 Column::age(),
-                Column::string("Containers", "Names of each container in the template.").wide(),
-                Column::string(
-                    "Images",
-                    "Images referenced by each container in the template.",
-                )
-                .wide(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::JOB_SELECTOR).wide(),
             ],
             row: job_row,
@@ -38,12 +34,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::integer("Active", docs::CRONJOB_ACTIVE),
                 Column::string("Last Schedule", docs::CRONJOB_LAST_SCHEDULE),
                 Column::age(),
-                Column::string("Containers", "Names of each container in the template.").wide(),
-                Column::string(
-                    "Images",
-                    "Images referenced by each container in the template.",
-                )
-                .wide(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::JOB_SELECTOR).wide(),
             ],
             row: cronjob_row,

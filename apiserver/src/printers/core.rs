@@ -42,8 +42,8 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
                 Column::integer("Current", docs::RC_STATUS_REPLICAS),
                 Column::integer("Ready", docs::RC_READY),
                 Column::age(),
-                Column::string("Containers", "Names of each container in the template.").wide(),
-                Column::string("Images", "Images referenced by each container in the template.").wide(),
+                Column::containers(),
+                Column::images(),
                 Column::string("Selector", docs::RC_SELECTOR).wide(),
             ],
             row: |o, now| {

@@ -111,6 +111,20 @@ impl Column {
         Self::string("Age", docs::CREATED)
     }
 
+    /// The wide `Containers` column of kinds with a pod template.
+    pub fn containers() -> Self {
+        Self::string("Containers", "Names of each container in the template.").wide()
+    }
+
+    /// The wide `Images` column of kinds with a pod template.
+    pub fn images() -> Self {
+        Self::string(
+            "Images",
+            "Images referenced by each container in the template.",
+        )
+        .wide()
+    }
+
     pub fn with_format(mut self, format: &str) -> Self {
         self.format = format.to_string();
         self
