@@ -78,9 +78,25 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
 
-    /// Reserved for simulated nodes (not implemented yet: accepted and ignored).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Simulated nodes: Node objects with heartbeats and a simulated kubelet
+    /// that runs the pods bound to them (0: none, pods stay Pending).
+    #[arg(long, value_name = "N", default_value_t = 3)]
     pub nodes: u32,
+
+    /// Built-in controllers to run, comma separated, in kube-controller-manager's
+    /// syntax: '*' enables all, 'name' enables one, '-name' disables one
+    /// (e.g. '*,-job'); '' runs none. Names: garbagecollector, namespace,
+    /// serviceaccount, root-ca-cert-publisher, endpoint, endpointslice, replicaset,
+    /// deployment, statefulset, daemonset, job, cronjob, persistentvolume-binder,
+    /// scheduler, nodes.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "*")]
+    pub controllers: Vec<String>,
+
+    /// Run the controllers only while holding the Lease
+    /// kube-system/ferrokube-controller-manager, so that one replica of a
+    /// cluster runs them.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub leader_elect: bool,
 }
 
 #[derive(Debug, Clone, Args)]

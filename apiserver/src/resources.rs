@@ -117,6 +117,15 @@ const SCALE: Subresource = Subresource {
     verbs: STATUS_VERBS,
 };
 
+/// `namespaces/finalize`, speaking `Namespace`; update only.
+const FINALIZE: Subresource = Subresource {
+    name: "finalize",
+    group: <core_v1::Namespace as k8s_openapi::Resource>::GROUP,
+    version: <core_v1::Namespace as k8s_openapi::Resource>::VERSION,
+    kind: <core_v1::Namespace as k8s_openapi::Resource>::KIND,
+    verbs: &["update"],
+};
+
 /// `pods/binding`, speaking core `v1` `Binding`.
 const BINDING: Subresource = Subresource {
     name: "binding",
@@ -153,7 +162,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(core_v1::Event, "event", short: &["ev"], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(core_v1::LimitRange, "limitrange", short: &["limits"], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(core_v1::Namespace, "namespace", short: &["ns"], cats: &[], verbs: NO_DELETECOLLECTION,
-        subs: &[status::<core_v1::Namespace>()]),
+        subs: &[FINALIZE, status::<core_v1::Namespace>()]),
     resource!(core_v1::Node, "node", short: &["no"], cats: &[], verbs: ALL_VERBS,
         subs: &[status::<core_v1::Node>()]),
     resource!(core_v1::PersistentVolumeClaim, "persistentvolumeclaim", short: &["pvc"], cats: &[], verbs: ALL_VERBS,

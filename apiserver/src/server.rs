@@ -35,6 +35,8 @@ pub struct Options {
     pub workers: usize,
     /// Extra names (DNS or IP) for the serving certificate.
     pub tls_sans: Vec<String>,
+    /// Which controllers will finish deletions the REST layer starts.
+    pub lifecycle: crate::state::Lifecycle,
 }
 
 /// The serving certificate's names: loopback, the listen host, `--tls-san`s.
@@ -140,6 +142,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .bootstrap()
         .await
         .map_err(|e| Error::State(e.message))?;
+    state.set_lifecycle(opts.lifecycle);
     let health = web::Data::new(Health { store });
     let metrics = web::Data::new(Metrics::new());
     let state = web::Data::from(state);
@@ -304,12 +307,7 @@ fn errors_as_status<B: actix_web::body::MessageBody + 'static>(
 /// and run until a signal stops the server.
 pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
     let began = Instant::now();
-    if args.nodes > 0 {
-        tracing::warn!(
-            nodes = args.nodes,
-            "--nodes (simulated nodes) is not implemented yet; ignored"
-        );
-    }
+    let controllers = controllers_config(&args)?;
     let data_dir = prepare_data_dir(&args.data_dir)?;
     let store = open_store(&args, &data_dir).await?;
     let store_for_shutdown = store.clone();
@@ -319,20 +317,67 @@ pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
         listen: args.listen,
         workers: args.workers,
         tls_sans: args.tls_san.clone(),
+        lifecycle: lifecycle(&controllers),
     };
     let running = start(&opts, store).await?;
     let serving = began.elapsed().saturating_sub(store_opened);
     let message = ready_message(&running, store_opened, serving);
     tracing::info!(url = %running.url, kubeconfig = %running.kubeconfig.display(), store_ms = store_opened.as_millis() as u64, serve_ms = serving.as_millis() as u64, "ready");
     println!("{message}");
+    let client = client_for(&running.kubeconfig).await?;
+    let controllers = controllers::Runtime::new(client, controllers).start();
     let served = running.wait().await;
     tracing::info!("server stopped");
+    controllers.shutdown().await;
     match store_for_shutdown.shutdown().await {
         Ok(()) => tracing::info!("store stopped"),
         Err(e) => tracing::warn!(error = %e, "store shutdown failed"),
     }
     served?;
     Ok(())
+}
+
+/// The controllers' configuration from the server flags.
+fn controllers_config(args: &crate::cli::ServerArgs) -> anyhow::Result<controllers::Config> {
+    let config = controllers::Config {
+        controllers: args
+            .controllers
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        nodes: args.nodes,
+        identity: format!("ferrokube-{}", args.node_id),
+        leader_election: args.leader_elect,
+        ..Default::default()
+    };
+    let unknown = config.unknown_names();
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "--controllers: unknown controller(s) {}; known: {}",
+            unknown.join(", "),
+            controllers::BUILTIN.join(", ")
+        );
+    }
+    Ok(config)
+}
+
+/// What the REST layer may leave to the selected controllers.
+pub fn lifecycle(config: &controllers::Config) -> crate::state::Lifecycle {
+    crate::state::Lifecycle {
+        garbage_collector: config.enabled("garbagecollector"),
+        namespace_controller: config.enabled("namespace"),
+        kubelet: config.enabled("nodes") && config.nodes > 0,
+    }
+}
+
+/// A client of our own API through the admin kubeconfig, as any user's.
+pub async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await?;
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// Open (or create, or join) the store in `data_dir/store`.
@@ -457,6 +502,7 @@ mod tests {
             listen: "10.0.0.5:6443".parse().expect("addr"),
             workers: 0,
             tls_sans: vec!["api.example.test".into(), "10.0.0.5".into()],
+            lifecycle: Default::default(),
         };
         assert_eq!(
             serving_hosts(&opts),

@@ -17,6 +17,19 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     caches: Mutex<HashMap<Vec<u8>, Arc<crate::watchcache::WatchCache>>>,
     garbage_collector: std::sync::atomic::AtomicBool,
+    lifecycle: std::sync::atomic::AtomicU8,
+}
+
+/// Which controllers finish what the REST layer starts. Without them the
+/// REST layer completes deletions itself (nothing else would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// A garbage collector processes `orphan`/`foregroundDeletion`.
+    pub garbage_collector: bool,
+    /// A namespace controller empties Terminating namespaces and finalizes them.
+    pub namespace_controller: bool,
+    /// Kubelets delete bound pods after their grace period.
+    pub kubelet: bool,
 }
 
 impl AppState {
@@ -25,6 +38,7 @@ impl AppState {
             store,
             caches: Mutex::new(HashMap::new()),
             garbage_collector: std::sync::atomic::AtomicBool::new(false),
+            lifecycle: std::sync::atomic::AtomicU8::new(0),
         }))
     }
 
@@ -66,6 +80,23 @@ impl AppState {
     pub fn set_garbage_collector(&self, running: bool) {
         self.garbage_collector
             .store(running, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Declare which controllers run (see [`Lifecycle`]).
+    pub fn set_lifecycle(&self, l: Lifecycle) {
+        self.set_garbage_collector(l.garbage_collector);
+        let bits = u8::from(l.namespace_controller) | (u8::from(l.kubelet) << 1);
+        self.lifecycle
+            .store(bits, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        let bits = self.lifecycle.load(std::sync::atomic::Ordering::Relaxed);
+        Lifecycle {
+            garbage_collector: self.garbage_collector(),
+            namespace_controller: bits & 1 != 0,
+            kubelet: bits & 2 != 0,
+        }
     }
 
     pub fn garbage_collector(&self) -> bool {

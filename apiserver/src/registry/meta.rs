@@ -96,6 +96,14 @@ pub fn now() -> String {
         .to_string()
 }
 
+/// `now + seconds`, as a metav1.Time string.
+pub fn seconds_from_now(seconds: i64) -> String {
+    let t = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// A fresh uid (UUID v4).
 pub fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -113,6 +113,9 @@ pub struct DeleteOptions {
     /// A garbage collector runs and processes `orphan`/`foregroundDeletion`
     /// finalizers; without one they are not added.
     pub gc_finalizers: bool,
+    /// Kubelets run: pods bound to a node are deleted gracefully (marked,
+    /// then removed by their kubelet), as upstream.
+    pub graceful_pods: bool,
     pub grace_period_seconds: Option<i64>,
 }
 
@@ -527,19 +530,32 @@ impl Registry {
                     Some("Orphan") => add_unique(&mut finals, "orphan"),
                     _ => {}
                 }
-                if finals.is_empty() {
+                let grace = grace_period(info, old, opts);
+                if finals.is_empty() && grace == 0 {
                     return Ok(Action::Delete);
                 }
                 pending = true;
-                if meta::is_deleting(old) && finals == meta::finalizers(old) {
+                let current_grace = old
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64);
+                let shorten = meta::is_deleting(old) && current_grace.is_some_and(|g| grace < g);
+                if meta::is_deleting(old) && finals == meta::finalizers(old) && !shorten {
                     return Ok(Action::Noop);
                 }
                 let mut new = old.clone();
-                if !meta::is_deleting(old) {
-                    meta::set_meta(&mut new, "deletionTimestamp", json!(meta::now()));
-                    meta::set_meta(&mut new, "deletionGracePeriodSeconds", json!(0));
+                if !meta::is_deleting(old) || shorten {
+                    meta::set_meta(
+                        &mut new,
+                        "deletionTimestamp",
+                        json!(meta::seconds_from_now(grace)),
+                    );
+                    meta::set_meta(&mut new, "deletionGracePeriodSeconds", json!(grace));
                 }
-                meta::set_meta(&mut new, "finalizers", json!(finals));
+                if finals.is_empty() {
+                    meta::remove_meta(&mut new, "finalizers");
+                } else {
+                    meta::set_meta(&mut new, "finalizers", json!(finals));
+                }
                 Ok(Action::Put(new))
             })
             .await?;
@@ -579,6 +595,38 @@ fn managed_scope(info: &ResourceInfo, subresource: &str) -> managed::Scope {
         "status" => managed::Scope::StatusOnly,
         _ if info.has_status() => managed::Scope::MainWithoutStatus,
         _ => managed::Scope::All,
+    }
+}
+
+/// The grace period of a delete: pods bound to a node get theirs (the
+/// option, else `spec.terminationGracePeriodSeconds`, else 30 s) when
+/// kubelets run; everything else is deleted at once (upstream
+/// `CheckGracefulDelete`).
+fn grace_period(info: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> i64 {
+    if !opts.graceful_pods || !(info.group.is_empty() && info.plural == "pods") {
+        return 0;
+    }
+    let bound = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    if !bound || finished {
+        return 0;
+    }
+    let grace = opts.grace_period_seconds.unwrap_or_else(|| {
+        obj.pointer("/spec/terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(30)
+    });
+    // A negative grace period means "as soon as possible": 1 s upstream.
+    if grace < 0 {
+        1
+    } else {
+        grace
     }
 }
 

@@ -2,7 +2,6 @@
 //! DELETE of a collection, and namespace deletion.
 
 use actix_web::{web, HttpResponse};
-use openraft_store::{Consistency, Op, RangeRequest, TxnRequest};
 use serde_json::{json, Value};
 
 use super::filter::Selection;
@@ -10,8 +9,8 @@ use super::output::{self, Format};
 use super::Ctx;
 use crate::body;
 use crate::error::{ApiError, ApiResult, Cause};
-use crate::registry::{keys, meta, Action, DeleteOptions, Deleted, ListOptions, Registry};
-use crate::resources::{self, ResourceInfo};
+use crate::registry::{meta, DeleteOptions, Deleted, ListOptions, Registry};
+use crate::resources::ResourceInfo;
 
 /// Kinds whose DELETE answers with the deleted object rather than a
 /// `Status` (upstream `ReturnDeletedObject`).
@@ -43,7 +42,10 @@ fn invalid_delete_options(field: &str, message: &str) -> ApiError {
 }
 
 /// `DeleteOptions` from the body (optional) and the query.
-async fn delete_options(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<DeleteOptions> {
+pub(super) async fn delete_options(
+    ctx: &Ctx<'_>,
+    payload: web::Payload,
+) -> ApiResult<DeleteOptions> {
     let bytes = body::read(payload).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -58,9 +60,11 @@ async fn delete_options(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<Delet
         }
         v
     };
+    let lifecycle = ctx.state.lifecycle();
     let mut opts = DeleteOptions {
         dry_run: ctx.query.dry_run()?,
-        gc_finalizers: ctx.state.garbage_collector(),
+        gc_finalizers: lifecycle.garbage_collector,
+        graceful_pods: lifecycle.kubelet,
         ..Default::default()
     };
     if let Some(dr) = body.get("dryRun").and_then(Value::as_array) {
@@ -147,7 +151,7 @@ pub async fn delete(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     let opts = delete_options(ctx, payload).await?;
     let info = ctx.info();
     if info.group.is_empty() && info.plural == "namespaces" {
-        return delete_namespace(ctx, &opts).await;
+        return super::namespace::delete(ctx, &opts).await;
     }
     let body = match ctx
         .registry
@@ -159,113 +163,6 @@ pub async fn delete(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
         Deleted::Gone(obj) => success_status(info, &obj),
     };
     Ok(output::respond(200, &body, Format::Json, &[]))
-}
-
-/// Deletes a namespace. Until the namespace controller exists, the content
-/// of the namespace is deleted here, synchronously, then the namespace
-/// (a temporary shortcut: upstream marks it Terminating and returns).
-async fn delete_namespace(ctx: &Ctx<'_>, opts: &DeleteOptions) -> ApiResult<HttpResponse> {
-    let info = ctx.info();
-    let name = ctx.target.name().to_string();
-    // Mark it Terminating first, so nothing new is created in it.
-    let marked = ctx
-        .registry
-        .update_with(None, &name, opts.dry_run, |old| {
-            let Some(old) = old else {
-                return Err(ApiError::not_found("", "namespaces", &name));
-            };
-            if let Some(uid) = &opts.precondition_uid {
-                if uid != meta::uid(old) {
-                    return Err(ApiError::conflict(
-                        "",
-                        "namespaces",
-                        &name,
-                        &format!(
-                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                            meta::uid(old)
-                        ),
-                    ));
-                }
-            }
-            if let Some(rv) = &opts.precondition_rv {
-                if rv != meta::resource_version(old) {
-                    return Err(ApiError::conflict(
-                        "",
-                        "namespaces",
-                        &name,
-                        &format!(
-                            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in meta: {}",
-                            meta::resource_version(old)
-                        ),
-                    ));
-                }
-            }
-            if meta::is_deleting(old) {
-                return Ok(Action::Noop);
-            }
-            let mut new = old.clone();
-            meta::set_meta(&mut new, "deletionTimestamp", json!(meta::now()));
-            meta::set_meta(&mut new, "deletionGracePeriodSeconds", json!(0));
-            meta::set_path(&mut new, &["status", "phase"], json!("Terminating"));
-            Ok(Action::Put(new))
-        })
-        .await?;
-    if opts.dry_run {
-        let body = output::with_type(info, marked.object);
-        return Ok(output::respond(200, &body, Format::Json, &[]));
-    }
-    purge_namespace(ctx, &name).await?;
-    let body = output::with_type(info, marked.object.clone());
-    if meta::finalizers(&marked.object).is_empty() {
-        ctx.registry
-            .update_with(None, &name, false, |old| match old {
-                Some(_) => Ok(Action::Delete),
-                None => Ok(Action::Noop),
-            })
-            .await
-            .or_else(|e| if e.code == 404 { Ok(marked) } else { Err(e) })?;
-    }
-    Ok(output::respond(200, &body, Format::Json, &[]))
-}
-
-/// Removes every namespaced object stored under the namespace.
-async fn purge_namespace(ctx: &Ctx<'_>, ns: &str) -> ApiResult<()> {
-    let mut prefixes: Vec<Vec<u8>> = resources::BUILTIN
-        .iter()
-        .filter(|r| r.namespaced)
-        .map(|r| keys::list_prefix(r, Some(ns)))
-        .collect();
-    prefixes.sort();
-    prefixes.dedup();
-    for prefix in prefixes {
-        loop {
-            let mut req = RangeRequest::prefix(prefix.clone());
-            req.limit = 256;
-            req.consistency = Consistency::Linearizable;
-            let resp = ctx.state.store.range(req).await?;
-            if resp.kvs.is_empty() {
-                break;
-            }
-            let ops = resp
-                .kvs
-                .iter()
-                .map(|kv| Op::Delete {
-                    key: kv.key.clone(),
-                })
-                .collect();
-            ctx.state
-                .store
-                .txn(TxnRequest {
-                    compares: vec![],
-                    success: ops,
-                })
-                .await?;
-            if !resp.more {
-                break;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// DELETE of a collection: every object the selectors match; the answer is

@@ -4,6 +4,7 @@
 
 mod delete;
 mod filter;
+mod namespace;
 pub mod output;
 mod read;
 mod scale;
@@ -273,6 +274,7 @@ async fn dispatch(
                 ("scale", "update") => scale::update(&ctx, payload).await,
                 ("scale", "patch") => scale::patch(&ctx, payload).await,
                 ("binding", "create") => write::bind(&ctx, payload).await,
+                ("finalize", "update") => namespace::finalize(&ctx, payload).await,
                 _ => Err(not_found()),
             }
         }

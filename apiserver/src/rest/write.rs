@@ -51,7 +51,7 @@ pub fn write_options(ctx: &Ctx<'_>) -> ApiResult<WriteOptions> {
 }
 
 /// Decodes an object body, wrapping errors as upstream's decoder does.
-async fn decode_body(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<Value> {
+pub(super) async fn decode_body(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<Value> {
     let bytes = body::read(payload).await?;
     let media = body::media_type(ctx.req);
     body::decode_object(&media, &bytes).map_err(|e| {
@@ -71,7 +71,7 @@ async fn decode_body(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<Value> {
 }
 
 /// `apiVersion`/`kind` default to the URL's; when given they must match.
-fn check_type(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
+pub(super) fn check_type(info: &ResourceInfo, obj: &mut Value) -> ApiResult<()> {
     let expected_av = info.api_version();
     let av = obj
         .get("apiVersion")

@@ -35,6 +35,7 @@ mod json;
 mod meta;
 pub mod names;
 mod namespace;
+pub use namespace::validate_spec_finalizers as validate_namespace_finalizers;
 mod other;
 mod pod;
 mod podspec;

@@ -24,7 +24,7 @@ fn set_name_label(obj: &mut Value) {
     }
 }
 
-fn validate_spec_finalizers(obj: &Value) -> Vec<FieldError> {
+pub fn validate_spec_finalizers(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for f in arr_at(obj, &["spec", "finalizers"]) {
         let f = f.as_str().unwrap_or("");

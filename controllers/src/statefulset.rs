@@ -1,0 +1,9 @@
+//! Not written yet.
+
+use std::sync::Arc;
+
+use crate::Context;
+
+pub async fn run(_ctx: Arc<Context>) -> anyhow::Result<()> {
+    std::future::pending().await
+}
