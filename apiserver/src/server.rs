@@ -325,6 +325,8 @@ pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
     tracing::info!(url = %running.url, kubeconfig = %running.kubeconfig.display(), store_ms = store_opened.as_millis() as u64, serve_ms = serving.as_millis() as u64, "ready");
     println!("{message}");
     let client = client_for(&running.kubeconfig).await?;
+    let mut controllers = controllers;
+    controllers.root_ca_pem = std::fs::read_to_string(opts.data_dir.join("pki").join("ca.crt"))?;
     let controllers = controllers::Runtime::new(client, controllers).start();
     let served = running.wait().await;
     tracing::info!("server stopped");

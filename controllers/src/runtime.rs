@@ -34,6 +34,8 @@ pub struct Config {
     pub leader_election: bool,
     /// Lease timings.
     pub lease: leader::Timings,
+    /// The cluster CA (PEM) published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_pem: String,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             identity: "ferrokube".into(),
             leader_election: true,
             lease: leader::Timings::default(),
+            root_ca_pem: String::new(),
         }
     }
 }
