@@ -27,5 +27,6 @@ pub mod selectors;
 pub mod server;
 pub mod state;
 pub mod strategy;
+pub mod testenv;
 pub mod tls;
 pub mod watchcache;

@@ -126,6 +126,15 @@ const FINALIZE: Subresource = Subresource {
     verbs: &["update"],
 };
 
+/// `pods/log`: plain text, get only (discovery names kind Pod).
+const LOG: Subresource = Subresource {
+    name: "log",
+    group: <core_v1::Pod as k8s_openapi::Resource>::GROUP,
+    version: <core_v1::Pod as k8s_openapi::Resource>::VERSION,
+    kind: <core_v1::Pod as k8s_openapi::Resource>::KIND,
+    verbs: &["get"],
+};
+
 /// `pods/binding`, speaking core `v1` `Binding`.
 const BINDING: Subresource = Subresource {
     name: "binding",
@@ -170,7 +179,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(core_v1::PersistentVolume, "persistentvolume", short: &["pv"], cats: &[], verbs: ALL_VERBS,
         subs: &[status::<core_v1::PersistentVolume>()]),
     resource!(core_v1::Pod, "pod", short: &["po"], cats: ALL, verbs: ALL_VERBS,
-        subs: &[BINDING, status::<core_v1::Pod>()]),
+        subs: &[BINDING, LOG, status::<core_v1::Pod>()]),
     resource!(core_v1::PodTemplate, "podtemplate", short: &[], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(core_v1::ReplicationController, "replicationcontroller", short: &["rc"], cats: ALL, verbs: ALL_VERBS,
         subs: &[SCALE, status::<core_v1::ReplicationController>()]),

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared helpers; not every controller uses each one
 //! Small helpers every controller uses: owner references, conditions, time.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};

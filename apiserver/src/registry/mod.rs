@@ -603,7 +603,7 @@ fn managed_scope(info: &ResourceInfo, subresource: &str) -> managed::Scope {
 /// kubelets run; everything else is deleted at once (upstream
 /// `CheckGracefulDelete`).
 fn grace_period(info: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> i64 {
-    if !opts.graceful_pods || !(info.group.is_empty() && info.plural == "pods") {
+    if !(opts.graceful_pods && info.group.is_empty() && info.plural == "pods") {
         return 0;
     }
     let bound = obj

@@ -4,6 +4,7 @@
 
 mod delete;
 mod filter;
+mod log;
 mod namespace;
 pub mod output;
 mod read;
@@ -275,6 +276,7 @@ async fn dispatch(
                 ("scale", "patch") => scale::patch(&ctx, payload).await,
                 ("binding", "create") => write::bind(&ctx, payload).await,
                 ("finalize", "update") => namespace::finalize(&ctx, payload).await,
+                ("log", "get") => log::get(&ctx).await,
                 _ => Err(not_found()),
             }
         }
