@@ -133,7 +133,14 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        Self::with_extra(|_| {})
+    }
+
+    /// The server's metrics plus whatever `extra` registers (the
+    /// controllers' metrics when they run in this process).
+    pub fn with_extra(extra: impl FnOnce(&mut Registry)) -> Metrics {
         let mut registry = Registry::default();
+        extra(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "apiserver_request",

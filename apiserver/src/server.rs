@@ -37,6 +37,8 @@ pub struct Options {
     pub tls_sans: Vec<String>,
     /// Which controllers will finish deletions the REST layer starts.
     pub lifecycle: crate::state::Lifecycle,
+    /// The in-process controllers' metrics, served on `/metrics` too.
+    pub controller_metrics: Option<controllers::Metrics>,
 }
 
 /// The serving certificate's names: loopback, the listen host, `--tls-san`s.
@@ -144,7 +146,11 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .map_err(|e| Error::State(e.message))?;
     state.set_lifecycle(opts.lifecycle);
     let health = web::Data::new(Health { store });
-    let metrics = web::Data::new(Metrics::new());
+    let metrics = web::Data::new(Metrics::with_extra(|r| {
+        if let Some(m) = &opts.controller_metrics {
+            m.register(r);
+        }
+    }));
     let state = web::Data::from(state);
 
     let mut http = HttpServer::new(move || {
@@ -318,6 +324,7 @@ pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
         workers: args.workers,
         tls_sans: args.tls_san.clone(),
         lifecycle: lifecycle(&controllers),
+        controller_metrics: Some(controllers::Metrics::default()),
     };
     let running = start(&opts, store).await?;
     let serving = began.elapsed().saturating_sub(store_opened);
@@ -327,7 +334,9 @@ pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
     let client = client_for(&running.kubeconfig).await?;
     let mut controllers = controllers;
     controllers.root_ca_pem = std::fs::read_to_string(opts.data_dir.join("pki").join("ca.crt"))?;
-    let controllers = controllers::Runtime::new(client, controllers).start();
+    let controllers = controllers::Runtime::new(client, controllers)
+        .with_metrics(opts.controller_metrics.clone().unwrap_or_default())
+        .start();
     let served = running.wait().await;
     tracing::info!("server stopped");
     controllers.shutdown().await;
@@ -505,6 +514,7 @@ mod tests {
             workers: 0,
             tls_sans: vec!["api.example.test".into(), "10.0.0.5".into()],
             lifecycle: Default::default(),
+            controller_metrics: None,
         };
         assert_eq!(
             serving_hosts(&opts),

@@ -101,6 +101,7 @@ impl Builder {
             workers: 1,
             tls_sans: Vec::new(),
             lifecycle: server::lifecycle(&self.config),
+            controller_metrics: Some(controllers::Metrics::default()),
         };
         let running = server::start(&opts, store.clone()).await?;
         let addr = running.addr;
@@ -110,7 +111,8 @@ impl Builder {
         let client = server::client_for(&kubeconfig).await?;
         let mut config = self.config;
         config.root_ca_pem = std::fs::read_to_string(dir.path().join("pki").join("ca.crt"))?;
-        let mut runtime = controllers::Runtime::new(client.clone(), config);
+        let mut runtime = controllers::Runtime::new(client.clone(), config)
+            .with_metrics(opts.controller_metrics.clone().unwrap_or_default());
         for extra in self.runtime_extra {
             runtime = extra(runtime);
         }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
     ServicePort,
@@ -102,9 +101,13 @@ async fn run(ctx: Arc<Context>, flavor: Flavor) -> anyhow::Result<()> {
         Flavor::Endpoints => controller,
         Flavor::Slices => controller.owns(Api::<EndpointSlice>::all(client), Default::default()),
     };
-    controller
-        .run(reconcile, error_policy, state)
-        .for_each(|_| async {})
+    let name = match flavor {
+        Flavor::Endpoints => "endpoint",
+        Flavor::Slices => "endpointslice",
+    };
+    let metrics = state.ctx.metrics.clone();
+    metrics
+        .drive(name, controller.run(reconcile, error_policy, state))
         .await;
     Ok(())
 }

@@ -23,6 +23,7 @@ use futures::future::BoxFuture;
 
 pub mod events;
 pub mod leader;
+pub mod metrics;
 pub mod runtime;
 mod util;
 
@@ -40,6 +41,7 @@ mod serviceaccount;
 mod statefulset;
 mod volumes;
 
+pub use metrics::Metrics;
 pub use runtime::{Config, Context, Handle, Runtime};
 
 /// A built-in controller's entry point.

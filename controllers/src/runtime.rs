@@ -82,6 +82,9 @@ impl Config {
 pub struct Context {
     pub client: Client,
     pub config: Config,
+    /// Per-controller metrics; `ctx.metrics.drive(name, controller.run(..))`
+    /// counts every reconciliation.
+    pub metrics: crate::Metrics,
 }
 
 impl Context {
@@ -96,6 +99,7 @@ impl Context {
 pub struct Runtime {
     client: Client,
     config: Config,
+    metrics: crate::Metrics,
     extra: Vec<(String, Runner)>,
 }
 
@@ -104,8 +108,15 @@ impl Runtime {
         Runtime {
             client,
             config,
+            metrics: crate::Metrics::default(),
             extra: Vec::new(),
         }
+    }
+
+    /// Count into these metrics (e.g. ones the API server serves).
+    pub fn with_metrics(mut self, metrics: crate::Metrics) -> Runtime {
+        self.metrics = metrics;
+        self
     }
 
     /// Run a user controller beside the built-in ones (under the same
@@ -155,11 +166,13 @@ async fn supervise(rt: Runtime, mut stop: tokio::sync::watch::Receiver<bool>) {
     let Runtime {
         client,
         config,
+        metrics,
         extra,
     } = rt;
     let ctx = Arc::new(Context {
         client: client.clone(),
         config: config.clone(),
+        metrics: metrics.clone(),
     });
     let mut extra = Some(extra);
     let election = LeaderElection::new(client, &config.identity, config.lease);
@@ -170,6 +183,7 @@ async fn supervise(rt: Runtime, mut stop: tokio::sync::watch::Receiver<bool>) {
                 _ = stop.changed() => return,
             }
             tracing::info!(identity = %config.identity, "leading: starting controllers");
+            metrics.set_leader(leader::LEASE_NAME, true);
         }
         let mut set = JoinSet::new();
         for (name, run) in crate::builtin_runners(&config) {
@@ -191,6 +205,7 @@ async fn supervise(rt: Runtime, mut stop: tokio::sync::watch::Receiver<bool>) {
         tokio::select! {
             _ = lost => {
                 tracing::warn!(identity = %config.identity, "leadership lost: stopping controllers");
+                metrics.set_leader(leader::LEASE_NAME, false);
                 set.abort_all();
             }
             _ = stop.changed() => {
