@@ -11,7 +11,7 @@ DATA ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:6443
 export FERROKUBE_BIN := $(BIN)
 
-.PHONY: all deps venv build run test test-rust test-python lint fmt bench bench-store conformance clean-data
+.PHONY: all deps venv build run test test-rust test-python lint fmt bench bench-store bench-workloads conformance clean-data
 
 all: build
 
@@ -49,6 +49,9 @@ bench-store: deps
 
 bench: deps
 	@hack/bench.sh
+
+bench-workloads: deps
+	@hack/bench-workloads.sh
 
 fmt:
 	cargo fmt --all

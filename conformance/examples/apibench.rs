@@ -121,7 +121,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(5.0);
 
     let t = Instant::now();
-    let server = Server::start_with(&[])?;
+    // The API alone: no controllers acting on what the benchmark creates.
+    let server = Server::start_with(&["--controllers=", "--nodes=0"])?;
     let ready = t.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kib(server.pid());
