@@ -45,6 +45,82 @@ async fn apply_creates_then_updates_with_apply_managed_fields() {
 }
 
 #[actix_web::test]
+async fn apply_conflicts_force_and_removal() {
+    let h = harness().await;
+    let app = app!(h);
+    let apply = "application/apply-patch+yaml";
+    let cfg =
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata:\n  a: \"1\"\n  b: \"2\"\n";
+    let (code, _, _) = send!(
+        app,
+        raw_req("PATCH", &format!("{CMS}/own?fieldManager=ssa"), apply, cfg)
+    );
+    assert_eq!(code, 201);
+    // Another manager changes `a` with a merge patch.
+    let (code, _, cm) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{CMS}/own?fieldManager=editor"),
+            "application/merge-patch+json",
+            br#"{"data":{"a":"9"}}"#
+        )
+    );
+    assert_eq!(code, 200, "{cm}");
+    let before = cm.clone();
+
+    // Applying a different value for `a` conflicts with the editor.
+    let cfg2 = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata:\n  a: \"3\"\n";
+    let (code, _, e) = send!(
+        app,
+        raw_req("PATCH", &format!("{CMS}/own?fieldManager=ssa"), apply, cfg2)
+    );
+    assert_eq!(code, 409, "{e}");
+    assert_eq!(e["reason"], "Conflict");
+    assert_eq!(
+        e["message"],
+        "Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.a"
+    );
+    assert_eq!(e["details"]["causes"][0]["reason"], "FieldManagerConflict");
+    assert_eq!(e["details"]["causes"][0]["field"], ".data.a");
+    let (_, _, now) = send!(app, json_req("GET", &format!("{CMS}/own"), None));
+    assert_eq!(now, before, "a refused apply changes nothing");
+
+    // Forced, `a` moves to ssa; `b`, no longer applied and owned by nobody
+    // else, is removed.
+    let (code, _, cm) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{CMS}/own?fieldManager=ssa&force=true"),
+            apply,
+            cfg2
+        )
+    );
+    assert_eq!(code, 200, "{cm}");
+    assert_eq!(cm["data"], serde_json::json!({"a": "3"}));
+    let mf = cm["metadata"]["managedFields"].as_array().unwrap();
+    assert_eq!(mf[0]["manager"], "ssa");
+    assert_eq!(mf[0]["operation"], "Apply");
+    assert!(mf
+        .iter()
+        .all(|e| e["manager"] != "editor" || e["fieldsV1"]["f:data"].get("f:a").is_none()));
+
+    // force is for apply patches only.
+    let (code, _, e) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{CMS}/own?force=true"),
+            "application/merge-patch+json",
+            br#"{"data":{"a":"1"}}"#
+        )
+    );
+    assert_eq!(code, 422, "{e}");
+    assert_eq!(e["details"]["causes"][0]["field"], "force");
+}
+
+#[actix_web::test]
 async fn protobuf_create_from_kubectl() {
     let h = harness().await;
     let app = app!(h);

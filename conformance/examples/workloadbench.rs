@@ -91,7 +91,10 @@ async fn main() -> anyhow::Result<()> {
     while made < want {
         let r = per.min(want - made);
         deploys
-            .create(&PostParams::default(), &deployment(&format!("d{i}"), r as i32))
+            .create(
+                &PostParams::default(),
+                &deployment(&format!("d{i}"), r as i32),
+            )
             .await?;
         made += r;
         i += 1;

@@ -38,7 +38,13 @@ fn items(v: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 fn deployment_rolls_out_updates_and_rolls_back() {
     let s = Server::start();
-    s.kubectl_ok(&["create", "deployment", "web", "--image=nginx:1.26", "--replicas=3"]);
+    s.kubectl_ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.26",
+        "--replicas=3",
+    ]);
     let out = s.kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
     assert!(out.contains("successfully rolled out"), "{out}");
     let pods = get_json(&s, &["pods", "-l", "app=web"]);
@@ -49,7 +55,9 @@ fn deployment_rolls_out_updates_and_rolls_back() {
         assert!(p["spec"]["nodeName"]
             .as_str()
             .is_some_and(|n| n.starts_with("ferrokube-node-")));
-        assert!(p["status"]["podIP"].as_str().is_some_and(|ip| !ip.is_empty()));
+        assert!(p["status"]["podIP"]
+            .as_str()
+            .is_some_and(|ip| !ip.is_empty()));
     }
 
     s.kubectl_ok(&["set", "image", "deployment/web", "nginx=nginx:1.27"]);
@@ -92,7 +100,9 @@ fn deployment_rolls_out_updates_and_rolls_back() {
         let pods = get_json(&s, &["pods", "-l", "app=web"]);
         let running = items(&pods)
             .iter()
-            .filter(|p| p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null())
+            .filter(|p| {
+                p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null()
+            })
             .count();
         (running == 5).then_some(())
     });
@@ -162,26 +172,89 @@ fn jobs_complete_or_fail() {
 fn cascading_orphaning_and_namespace_deletes() {
     let s = Server::start();
     s.kubectl_ok(&["create", "namespace", "shop"]);
-    s.kubectl_ok(&["-n", "shop", "create", "deployment", "web", "--image=nginx", "--replicas=2"]);
-    s.kubectl_ok(&["-n", "shop", "rollout", "status", "deployment/web", "--timeout=60s"]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "rollout",
+        "status",
+        "deployment/web",
+        "--timeout=60s",
+    ]);
 
     // Orphan: the ReplicaSet and pods stay, without their owner reference.
-    s.kubectl_ok(&["-n", "shop", "delete", "deployment", "web", "--cascade=orphan"]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "delete",
+        "deployment",
+        "web",
+        "--cascade=orphan",
+    ]);
     let rs = eventually(&s, "an orphaned replicaset", || {
         let rs = items(&get_json(&s, &["-n", "shop", "replicasets"]));
-        (rs.len() == 1 && rs[0]["metadata"]["ownerReferences"].is_null())
-            .then(|| rs[0]["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        (rs.len() == 1 && rs[0]["metadata"]["ownerReferences"].is_null()).then(|| {
+            rs[0]["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
     });
 
     // Foreground: the replicaset goes only after its pods.
-    s.kubectl_ok(&["-n", "shop", "delete", "replicaset", &rs, "--cascade=foreground"]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "delete",
+        "replicaset",
+        &rs,
+        "--cascade=foreground",
+    ]);
     assert!(items(&get_json(&s, &["-n", "shop", "pods"])).is_empty());
 
     // A namespace full of things, running pods included, empties itself.
-    s.kubectl_ok(&["-n", "shop", "create", "deployment", "api", "--image=nginx", "--replicas=2"]);
-    s.kubectl_ok(&["-n", "shop", "create", "configmap", "c", "--from-literal=a=b"]);
-    s.kubectl_ok(&["-n", "shop", "create", "service", "clusterip", "api", "--tcp=80:80"]);
-    s.kubectl_ok(&["-n", "shop", "rollout", "status", "deployment/api", "--timeout=60s"]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "deployment",
+        "api",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "configmap",
+        "c",
+        "--from-literal=a=b",
+    ]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "service",
+        "clusterip",
+        "api",
+        "--tcp=80:80",
+    ]);
+    s.kubectl_ok(&[
+        "-n",
+        "shop",
+        "rollout",
+        "status",
+        "deployment/api",
+        "--timeout=60s",
+    ]);
     s.kubectl_ok(&["delete", "namespace", "shop", "--timeout=60s"]);
     let out = s.kubectl(&["get", "namespace", "shop"]);
     assert!(!out.status.success());
@@ -190,8 +263,21 @@ fn cascading_orphaning_and_namespace_deletes() {
 #[test]
 fn services_get_endpoints_and_namespaces_get_service_accounts() {
     let s = Server::start();
-    s.kubectl_ok(&["create", "deployment", "api", "--image=nginx", "--replicas=2", "--port=80"]);
-    s.kubectl_ok(&["expose", "deployment", "api", "--port=8080", "--target-port=80"]);
+    s.kubectl_ok(&[
+        "create",
+        "deployment",
+        "api",
+        "--image=nginx",
+        "--replicas=2",
+        "--port=80",
+    ]);
+    s.kubectl_ok(&[
+        "expose",
+        "deployment",
+        "api",
+        "--port=8080",
+        "--target-port=80",
+    ]);
     s.kubectl_ok(&["rollout", "status", "deployment/api", "--timeout=60s"]);
     let ep = eventually(&s, "two ready endpoint addresses", || {
         let ep = get_json(&s, &["endpoints", "api"]);
@@ -200,7 +286,10 @@ fn services_get_endpoints_and_namespaces_get_service_accounts() {
     });
     assert_eq!(ep["subsets"][0]["ports"][0]["port"], 80);
     let slices = eventually(&s, "an endpointslice", || {
-        let v = get_json(&s, &["endpointslices", "-l", "kubernetes.io/service-name=api"]);
+        let v = get_json(
+            &s,
+            &["endpointslices", "-l", "kubernetes.io/service-name=api"],
+        );
         let it = items(&v);
         (it.len() == 1 && it[0]["endpoints"].as_array().map_or(0, Vec::len) == 2).then_some(it)
     });

@@ -653,6 +653,108 @@ fn server_side_apply() {
     assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
 }
 
+const SSA_DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ssa
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: ssa}
+  template:
+    metadata:
+      labels: {app: ssa}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        env:
+        - {name: A, value: a}
+        - {name: B, value: b}
+";
+
+/// `kubectl apply --server-side`: conflicts name the field and its manager,
+/// `--force-conflicts` takes the field over, and an env entry dropped from
+/// the file leaves the object.
+#[test]
+fn server_side_apply_conflicts_and_removal() {
+    let s = Server::start_with(&["--controllers="]).expect("start");
+    let apply = |doc: &str, extra: &[&str]| {
+        let mut args = vec!["apply", "--server-side", "-f", "-"];
+        args.extend_from_slice(extra);
+        s.kubectl_with(&kubectl(), &args, Some(doc))
+    };
+    let out = apply(SSA_DEPLOYMENT, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.kubectl_ok(&[
+        "patch",
+        "deployment",
+        "ssa",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":5}}"#,
+    ]);
+
+    let changed = SSA_DEPLOYMENT.replace("replicas: 2", "replicas: 3");
+    let out = apply(&changed, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(r#"Apply failed with 1 conflict: conflict with "kubectl-patch" using apps/v1: .spec.replicas"#),
+        "{err}"
+    );
+    let replicas = s.kubectl_ok(&[
+        "get",
+        "deployment",
+        "ssa",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(replicas, "5");
+
+    let out = apply(&changed, &["--force-conflicts"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = json(&s.kubectl_ok(&[
+        "get",
+        "deployment",
+        "ssa",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]));
+    assert_eq!(d["spec"]["replicas"], 3);
+    let managers: Vec<&str> = d["metadata"]["managedFields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["manager"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(managers.contains(&"kubectl"), "{managers:?}");
+
+    // Drop env B from the file: it leaves the object.
+    let fewer = changed.replace("        - {name: B, value: b}\n", "");
+    let out = apply(&fewer, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = s.kubectl_ok(&[
+        "get",
+        "deployment",
+        "ssa",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[*].name}",
+    ]);
+    assert_eq!(env, "A");
+}
+
 #[test]
 fn invalid_object_is_rejected_with_causes() {
     let s = Server::start();

@@ -1,7 +1,7 @@
 //! `metadata.managedFields` for Update operations: the manager owns the
 //! fields it set or changed, other managers lose those fields. Field sets
 //! use the FieldsV1 format (`f:name`, `k:{"name":"x"}`, `v:"x"`, `.`).
-//! Server-side apply (operation Apply) is a later step.
+//! Server-side apply (operation Apply) is `registry::apply`.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::registry::meta;
 
-type Path = Vec<String>;
-type Flat = BTreeMap<Path, Value>;
+pub(super) type Path = Vec<String>;
+pub(super) type Flat = BTreeMap<Path, Value>;
 
 /// Metadata fields the server owns; never part of a field set.
 const SYSTEM_META: &[&str] = &[
@@ -73,82 +73,34 @@ pub fn record_write(
     api_version: &str,
     time: &str,
     scope: Scope,
-) {
+) -> crate::error::ApiResult<()> {
     match &opts.applied {
-        Some(applied) => record_apply(
+        Some(applied) => super::apply::record(
             obj,
             old,
-            applied,
-            &opts.field_manager,
-            api_version,
-            time,
-            &opts.subresource,
-            scope,
+            &super::apply::Apply {
+                applied,
+                manager: &opts.field_manager,
+                force: opts.force,
+                api_version,
+                time,
+                subresource: &opts.subresource,
+                scope,
+            },
         ),
-        None => record(
-            obj,
-            old,
-            &opts.field_manager,
-            api_version,
-            time,
-            &opts.subresource,
-            scope,
-        ),
-    }
-}
-
-/// Server-side apply, simplified: the manager owns exactly the fields of
-/// its applied configuration; they are taken from every other manager
-/// (as with `force=true`).
-#[allow(clippy::too_many_arguments)]
-pub fn record_apply(
-    obj: &mut Value,
-    old: Option<&Value>,
-    applied: &Value,
-    manager: &str,
-    api_version: &str,
-    time: &str,
-    subresource: &str,
-    scope: Scope,
-) {
-    let applied_set = flatten_object(applied, scope);
-    let present = flatten_object(obj, scope);
-    let entries: Vec<Value> = old
-        .and_then(|o| o.get("metadata"))
-        .and_then(|m| m.get("managedFields"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut kept = Vec::new();
-    for e in entries.into_iter().filter(Value::is_object) {
-        let same = e.get("manager").and_then(Value::as_str) == Some(manager)
-            && e.get("operation").and_then(Value::as_str) == Some("Apply")
-            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == subresource;
-        if same {
-            continue;
+        None => {
+            record(
+                obj,
+                old,
+                &opts.field_manager,
+                api_version,
+                time,
+                &opts.subresource,
+                scope,
+            );
+            Ok(())
         }
-        let mut set = unflattened_set(e.get("fieldsV1"));
-        set.retain(|p, _| !applied_set.contains_key(p) && present.contains_key(p));
-        if set.is_empty() {
-            continue;
-        }
-        let mut e = e;
-        e["fieldsV1"] = unflatten(&set);
-        kept.push(e);
     }
-    let mut entry = json!({
-        "manager": manager,
-        "operation": "Apply",
-        "apiVersion": api_version,
-        "time": time,
-        "fieldsType": "FieldsV1",
-        "fieldsV1": unflatten(&applied_set),
-    });
-    if !subresource.is_empty() {
-        entry["subresource"] = json!(subresource);
-    }
-    kept.insert(0, entry);
-    meta::set_meta(obj, "managedFields", Value::Array(kept));
 }
 
 /// Records the manager of a create (`old` None) or update.
@@ -259,7 +211,7 @@ pub fn fields_v1(obj: &Value, scope: Scope) -> Value {
     unflatten(&flatten_object(obj, scope))
 }
 
-fn flatten_object(obj: &Value, scope: Scope) -> Flat {
+pub(super) fn flatten_object(obj: &Value, scope: Scope) -> Flat {
     let mut out = Flat::new();
     let Some(root) = obj.as_object() else {
         return out;
@@ -341,8 +293,16 @@ fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
                     .map(|o| {
                         let mut key = Map::new();
                         for k in *keys {
-                            if let Some(v) = o.get(*k) {
-                                key.insert((*k).to_string(), v.clone());
+                            match o.get(*k) {
+                                Some(v) => {
+                                    key.insert((*k).to_string(), v.clone());
+                                }
+                                // A key field with a default counts with it
+                                // (an applied port without `protocol` is TCP).
+                                None if *k == "protocol" => {
+                                    key.insert((*k).to_string(), json!("TCP"));
+                                }
+                                None => {}
                             }
                         }
                         format!("k:{}", Value::Object(key))
@@ -369,7 +329,7 @@ fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
     out.insert(p.clone(), Value::Array(items.to_vec()));
 }
 
-fn unflattened_set(fields: Option<&Value>) -> Flat {
+pub(super) fn unflattened_set(fields: Option<&Value>) -> Flat {
     let mut out = Flat::new();
     if let Some(f) = fields {
         collect_paths(f, &mut Vec::new(), &mut out);
@@ -394,7 +354,7 @@ fn collect_paths(v: &Value, path: &mut Path, out: &mut Flat) {
     }
 }
 
-fn unflatten(flat: &Flat) -> Value {
+pub(super) fn unflatten(flat: &Flat) -> Value {
     let mut root = Map::new();
     for path in flat.keys() {
         let mut cur = &mut root;
@@ -439,6 +399,15 @@ mod tests {
         assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {".": {}, "f:a": {}}}));
         assert_eq!(mf[1]["manager"], "editor");
         assert_eq!(mf[1]["fieldsV1"], json!({"f:data": {"f:b": {}}}));
+    }
+
+    #[test]
+    fn ports_without_protocol_are_keyed_as_tcp() {
+        let svc = json!({"spec": {"ports": [{"port": 80}]}});
+        let f = fields_v1(&svc, Scope::All);
+        assert!(f["f:spec"]["f:ports"]
+            .get("k:{\"port\":80,\"protocol\":\"TCP\"}")
+            .is_some());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! built-in kind over the [`Store`] trait, with the metadata mechanics every
 //! kind shares (upstream: `pkg/registry/generic/registry/store.go`).
 
+pub mod apply;
 pub mod continuation;
 pub mod hooks;
 pub mod keys;
@@ -56,6 +57,8 @@ pub struct WriteOptions {
     /// For apply patches: the configuration applied (its fields become the
     /// manager's, with operation `Apply`).
     pub applied: Option<Value>,
+    /// `force=true` on an apply: conflicting fields change owner.
+    pub force: bool,
 }
 
 /// List parameters after parsing.
@@ -732,7 +735,7 @@ pub fn prepare_create_meta(
         &info.api_version(),
         &now,
         managed_scope(info, &opts.subresource),
-    );
+    )?;
     hooks::validate_create(info, obj)
 }
 
@@ -789,7 +792,7 @@ pub fn prepare_update_meta(
         &info.api_version(),
         &now,
         managed_scope(info, &opts.subresource),
-    );
+    )?;
     if meta::resource_version(new).is_empty() {
         meta::set_meta(new, "resourceVersion", json!(meta::resource_version(old)));
     }

@@ -47,6 +47,7 @@ pub fn write_options(ctx: &Ctx<'_>) -> ApiResult<WriteOptions> {
         field_manager: field_manager(ctx)?,
         subresource: ctx.target.subresource.clone().unwrap_or_default(),
         applied: None,
+        force: false,
     })
 }
 
@@ -317,6 +318,21 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
     let mut warnings = Vec::new();
     let mode = ctx.query.field_validation()?;
     let mut apply_create: Option<Value> = None;
+    if ctx.query.get("force").is_some() {
+        if kind != PatchKind::Apply {
+            return Err(ApiError::invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                vec![crate::error::Cause {
+                    reason: "FieldValueForbidden".into(),
+                    message: "Forbidden: may not be specified for non-apply patch".into(),
+                    field: "force".into(),
+                }],
+            ));
+        }
+        opts.force = ctx.query.bool("force")?;
+    }
     if kind == PatchKind::Apply {
         if ctx.query.field_manager()?.is_none() {
             return Err(ApiError::invalid(
