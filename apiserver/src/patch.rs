@@ -151,12 +151,12 @@ pub fn strategic_merge(orig: &Value, patch: &Value) -> ApiResult<Option<Value>> 
             m.remove("$patch");
             return Ok(Some(Value::Object(m)));
         }
+        Some("merge") | None => {}
         Some(other) => {
             return Err(directive_error(&format!(
                 "Unknown patch type: {other} in map: {patch}"
             )))
         }
-        None => {}
     }
     let mut out: Map<String, Value> = orig.as_object().cloned().unwrap_or_default();
     let retain: Option<Vec<String>> = pmap.get("$retainKeys").and_then(Value::as_array).map(|a| {
@@ -165,7 +165,7 @@ pub fn strategic_merge(orig: &Value, patch: &Value) -> ApiResult<Option<Value>> 
             .collect()
     });
     for (k, pv) in pmap {
-        if k == "$retainKeys" || k.starts_with("$setElementOrder/") {
+        if k == "$retainKeys" || k == "$patch" || k.starts_with("$setElementOrder/") {
             continue;
         }
         if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
@@ -197,7 +197,32 @@ pub fn strategic_merge(orig: &Value, patch: &Value) -> ApiResult<Option<Value>> 
     if let Some(keep) = retain {
         out.retain(|k, _| keep.contains(k));
     }
+    for (k, order) in pmap {
+        if let (Some(field), Some(order)) = (k.strip_prefix("$setElementOrder/"), order.as_array())
+        {
+            if let Some(Value::Array(list)) = out.get_mut(field) {
+                set_element_order(field, list, order);
+            }
+        }
+    }
     Ok(Some(Value::Object(out)))
+}
+
+/// `$setElementOrder/<field>`: the listed items first, in the given order
+/// (matched by merge key, or by value for scalars); the rest keep theirs.
+fn set_element_order(field: &str, list: &mut Vec<Value>, order: &[Value]) {
+    let objs: Vec<&Value> = order.iter().collect();
+    let key = merge_key(field, &objs);
+    let rank = |item: &Value| -> usize {
+        order
+            .iter()
+            .position(|o| match key {
+                Some(k) => o.get(k).is_some() && o.get(k) == item.get(k),
+                None => o == item,
+            })
+            .unwrap_or(usize::MAX)
+    };
+    list.sort_by_key(|item| rank(item));
 }
 
 fn merge_list(field: &str, orig: &[Value], patch: &[Value]) -> ApiResult<Value> {
@@ -232,26 +257,34 @@ fn merge_list(field: &str, orig: &[Value], patch: &[Value]) -> ApiResult<Value> 
     for item in patch {
         let id = item.get(key);
         let pos = id.and_then(|id| out.iter().position(|o| o.get(key) == Some(id)));
-        match item.get("$patch").and_then(Value::as_str) {
+        let replace = match item.get("$patch").and_then(Value::as_str) {
             Some("delete") => {
                 if let Some(i) = pos {
                     out.remove(i);
                 }
                 continue;
             }
-            Some("replace") | None => {}
+            Some("replace") => true,
+            Some("merge") | None => false,
             Some(other) => {
                 return Err(directive_error(&format!(
                     "Unknown patch type: {other} in map: {item}"
                 )))
             }
-        }
+        };
         if id.is_none() {
             return Err(directive_error(&format!(
                 "map: {item} does not contain declared merge key: {key}"
             )));
         }
         match pos {
+            Some(i) if replace => {
+                let mut fresh = item.clone();
+                if let Some(m) = fresh.as_object_mut() {
+                    m.remove("$patch");
+                }
+                out[i] = fresh;
+            }
             Some(i) => {
                 if let Some(merged) = strategic_merge(&out[i], item)? {
                     out[i] = merged;
@@ -278,6 +311,27 @@ fn merge_list(field: &str, orig: &[Value], patch: &[Value]) -> ApiResult<Value> 
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn set_element_order_reorders_and_patch_merge_is_the_default() {
+        let orig = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let patch = json!({"spec": {"$patch": "merge",
+            "$setElementOrder/containers": [{"name": "c"}, {"name": "b"}, {"name": "a"}],
+            "containers": [{"name": "c", "image": "c:1"}]}});
+        let out = strategic_merge(&orig, &patch).unwrap().unwrap();
+        let names: Vec<&str> = out["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["c", "b", "a"]);
+        let orig = json!({"finalizers": ["x", "y", "z"]});
+        let patch = json!({"$deleteFromPrimitiveList/finalizers": ["y"],
+                           "$retainKeys": ["finalizers"]});
+        let out = strategic_merge(&orig, &patch).unwrap().unwrap();
+        assert_eq!(out, json!({"finalizers": ["x", "z"]}));
+    }
 
     #[test]
     fn strategic_merge_merges_containers_by_name() {

@@ -43,6 +43,10 @@ const MAP_FIELDS: &[&str] = &[
     "selector",
 ];
 
+/// Lists of scalars declared `x-kubernetes-list-type: set` in the built-in
+/// types (every other list of scalars is atomic).
+const SET_LISTS: &[&str] = &["f:finalizers"];
+
 /// Key fields of associative lists, in upstream's order of preference.
 const LIST_KEYS: &[&[&str]] = &[
     &["containerPort", "protocol"],
@@ -275,7 +279,13 @@ fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
         out.insert(p.clone(), Value::Array(Vec::new()));
         return;
     }
-    if items.iter().all(|i| !i.is_object() && !i.is_array()) {
+    let primitives = items.iter().all(|i| !i.is_object() && !i.is_array());
+    if primitives && !SET_LISTS.contains(&p.last().map(String::as_str).unwrap_or("")) {
+        // Lists of scalars are atomic unless declared sets.
+        out.insert(p.clone(), Value::Array(items.to_vec()));
+        return;
+    }
+    if primitives {
         for i in items {
             let mut ip = p.clone();
             ip.push(format!("v:{i}"));
@@ -418,6 +428,10 @@ mod tests {
             f["f:spec"]["f:containers"]["k:{\"name\":\"c\"}"],
             json!({".": {}, "f:image": {}, "f:name": {}})
         );
-        assert_eq!(f["f:spec"]["f:args"]["v:\"a\""], json!({}));
+        // A list of scalars is atomic: owned as a whole.
+        assert_eq!(f["f:spec"]["f:args"], json!({}));
+        let m = json!({"metadata": {"finalizers": ["a/b"]}});
+        let f = fields_v1(&m, Scope::All);
+        assert_eq!(f["f:metadata"]["f:finalizers"]["v:\"a/b\""], json!({}));
     }
 }
