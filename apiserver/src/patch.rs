@@ -210,7 +210,7 @@ pub fn strategic_merge(orig: &Value, patch: &Value) -> ApiResult<Option<Value>> 
 
 /// `$setElementOrder/<field>`: the listed items first, in the given order
 /// (matched by merge key, or by value for scalars); the rest keep theirs.
-fn set_element_order(field: &str, list: &mut Vec<Value>, order: &[Value]) {
+fn set_element_order(field: &str, list: &mut [Value], order: &[Value]) {
     let objs: Vec<&Value> = order.iter().collect();
     let key = merge_key(field, &objs);
     let rank = |item: &Value| -> usize {
