@@ -149,6 +149,72 @@ async fn server_side_apply_with_kube() {
     );
 }
 
+/// Two kube-rs controllers applying the same field: the second conflicts
+/// until it forces; the exact managedFields afterwards.
+#[tokio::test]
+async fn server_side_apply_conflicts_between_managers() {
+    let s = Server::start_with(&["--controllers="]).expect("start");
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cfg = |v: &str| {
+        Patch::Apply(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared"},
+            "data": {"owner": v}
+        }))
+    };
+    cms.patch("shared", &PatchParams::apply("alpha"), &cfg("alpha"))
+        .await
+        .expect("first apply");
+    // The same value: shared, no conflict.
+    cms.patch("shared", &PatchParams::apply("beta"), &cfg("alpha"))
+        .await
+        .expect("same value");
+    let status = api_error(
+        cms.patch("shared", &PatchParams::apply("beta"), &cfg("beta"))
+            .await
+            .expect_err("conflict"),
+    );
+    assert_eq!(status.code, 409);
+    assert_eq!(status.reason, "Conflict");
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"alpha\": .data.owner"
+    );
+    let cm = cms
+        .patch("shared", &PatchParams::apply("beta").force(), &cfg("beta"))
+        .await
+        .expect("forced");
+    assert_eq!(
+        cm.data
+            .as_ref()
+            .and_then(|d| d.get("owner"))
+            .map(String::as_str),
+        Some("beta")
+    );
+    let owners: Vec<(String, String)> = cm
+        .managed_fields()
+        .iter()
+        .map(|m| {
+            (
+                m.manager.clone().unwrap_or_default(),
+                m.fields_v1
+                    .as_ref()
+                    .map(|f| f.0.to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [(
+            "beta".to_string(),
+            r#"{"f:data":{"f:owner":{}}}"#.to_string()
+        ),],
+        "alpha lost its only field, so its entry is gone"
+    );
+}
+
 #[tokio::test]
 async fn list_selectors_and_pages() {
     let s = Server::start();

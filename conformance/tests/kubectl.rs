@@ -736,6 +736,29 @@ fn server_side_apply_conflicts_and_removal() {
         .map(|a| a.iter().filter_map(|e| e["manager"].as_str()).collect())
         .unwrap_or_default();
     assert!(managers.contains(&"kubectl"), "{managers:?}");
+    // The applier's field set, as kube-apiserver records it.
+    let mine = d["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["manager"] == "kubectl").cloned())
+        .unwrap_or_default();
+    assert_eq!(mine["operation"], "Apply");
+    assert_eq!(
+        mine["fieldsV1"],
+        serde_json::json!({"f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {
+                    ".": {}, "f:env": {
+                        "k:{\"name\":\"A\"}": {".": {}, "f:name": {}, "f:value": {}},
+                        "k:{\"name\":\"B\"}": {".": {}, "f:name": {}, "f:value": {}}
+                    },
+                    "f:image": {}, "f:name": {}
+                }}}
+            }
+        }})
+    );
 
     // Drop env B from the file: it leaves the object.
     let fewer = changed.replace("        - {name: B, value: b}\n", "");

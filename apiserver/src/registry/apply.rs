@@ -62,7 +62,10 @@ impl Entry {
 /// in), checking conflicts against `old`, and removing what the applier
 /// stopped applying.
 pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<()> {
-    let applied_set = managed::flatten_object(a.applied, a.scope);
+    let mut applied_set = managed::flatten_object(a.applied, a.scope);
+    // An applier owns a map's members, not the map itself (only list items
+    // carry `.` in Apply entries, as upstream).
+    applied_set.retain(|p, _| !is_map_node(p));
     let live = old
         .map(|o| managed::flatten_object(o, a.scope))
         .unwrap_or_default();
@@ -147,6 +150,11 @@ pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<
     }
     meta::set_meta(obj, "managedFields", Value::Array(kept));
     Ok(())
+}
+
+/// `[..., f:labels, .]`: the node of a map (not of a list item).
+fn is_map_node(p: &Path) -> bool {
+    p.len() >= 2 && p[p.len() - 1] == "." && p[p.len() - 2].starts_with("f:")
 }
 
 /// A list item's `.` stands for the item itself.
@@ -326,7 +334,7 @@ mod tests {
         apply_as(&mut obj, Some(&live), &cfg, "ssa", true).unwrap();
         let mf = obj["metadata"]["managedFields"].as_array().unwrap();
         assert_eq!(mf[0]["manager"], "ssa");
-        assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {".": {}, "f:a": {}}}));
+        assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
         // The editor keeps the map itself, not the field it lost.
         assert_eq!(mf[1]["manager"], "kubectl-edit");
         assert_eq!(mf[1]["fieldsV1"], json!({"f:data": {".": {}}}));

@@ -40,7 +40,16 @@ const MAP_FIELDS: &[&str] = &[
     "capacity",
     "allocatable",
     "parameters",
+];
+
+/// Fields whose whole value is owned at once (`x-kubernetes-map-type:
+/// atomic`): label selectors and the selector maps of Services and pods.
+const ATOMIC_FIELDS: &[&str] = &[
     "selector",
+    "nodeSelector",
+    "podSelector",
+    "namespaceSelector",
+    "labelSelector",
 ];
 
 /// Lists of scalars declared `x-kubernetes-list-type: set` in the built-in
@@ -254,6 +263,9 @@ fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat) {
     let mut p = path.to_vec();
     p.push(format!("f:{k}"));
     match v {
+        Value::Object(_) if ATOMIC_FIELDS.contains(&k) => {
+            out.insert(p, v.clone());
+        }
         Value::Object(m) if m.is_empty() => {
             out.insert(p, v.clone());
         }
