@@ -778,6 +778,29 @@ fn server_side_apply_conflicts_and_removal() {
     assert_eq!(env, "A");
 }
 
+/// A Deployment managed by client-side `kubectl apply` moves to
+/// `--server-side` without conflicts on the fields its file set.
+#[test]
+fn client_side_apply_upgrades_to_server_side() {
+    let s = Server::start_with(&["--controllers="]).expect("start");
+    s.kubectl_with_ok(&kubectl(), &["apply", "-f", "-"], Some(SSA_DEPLOYMENT));
+    let changed = SSA_DEPLOYMENT.replace("replicas: 2", "replicas: 4");
+    let out = s.kubectl_with_ok(
+        &kubectl(),
+        &["apply", "--server-side", "-f", "-"],
+        Some(&changed),
+    );
+    assert_eq!(out.trim(), "deployment.apps/ssa serverside-applied");
+    let replicas = s.kubectl_ok(&[
+        "get",
+        "deployment",
+        "ssa",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(replicas, "4");
+}
+
 #[test]
 fn invalid_object_is_rejected_with_causes() {
     let s = Server::start();

@@ -93,19 +93,31 @@ pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<
         .filter(|p| p.last().map(String::as_str) != Some("."))
         .filter(|p| merged.get(*p) != live.get(*p))
         .collect();
-    let mut conflicts: Vec<(String, String)> = Vec::new();
+    let mut conflicts: Vec<(String, &Path)> = Vec::new();
     for e in &entries {
         for p in &changed {
             if e.set.contains_key(*p) {
-                conflicts.push((e.describe(), path_string(p)));
+                conflicts.push((e.describe(), *p));
             }
         }
     }
-    if !conflicts.is_empty() && !a.force {
-        return Err(conflict_error(conflicts, a.api_version));
+    let mut force = a.force;
+    if !conflicts.is_empty() && !force && a.manager == KUBECTL {
+        // kubectl moving from client-side to server-side apply: fields its
+        // last-applied annotation set (still at those values) are its own.
+        let allowed = old.map(last_applied_fields).unwrap_or_default();
+        conflicts.retain(|(_, p)| !allowed.contains_key(*p));
+        force = conflicts.is_empty();
+    }
+    if !conflicts.is_empty() && !force {
+        let printable = conflicts
+            .into_iter()
+            .map(|(m, p)| (m, path_string(p)))
+            .collect();
+        return Err(conflict_error(printable, a.api_version));
     }
     // Forced: the changed fields leave their other owners.
-    if a.force {
+    if force {
         for e in &mut entries {
             for p in &changed {
                 e.set.remove(*p);
@@ -150,6 +162,32 @@ pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<
     }
     meta::set_meta(obj, "managedFields", Value::Array(kept));
     Ok(())
+}
+
+/// The manager name `kubectl apply --server-side` uses.
+const KUBECTL: &str = "kubectl";
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The fields of `live`'s last-applied annotation whose values the live
+/// object still has (upstream `lastAppliedManager`).
+fn last_applied_fields(live: &Value) -> Flat {
+    let Some(text) = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+    else {
+        return Flat::new();
+    };
+    let Ok(last) = serde_json::from_str::<Value>(text) else {
+        return Flat::new();
+    };
+    if last.get("apiVersion") != live.get("apiVersion") && live.get("apiVersion").is_some() {
+        return Flat::new();
+    }
+    let live_flat = managed::flatten_object(live, Scope::All);
+    let mut set = managed::flatten_object(&last, Scope::All);
+    set.retain(|p, v| live_flat.get(p) == Some(v));
+    set
 }
 
 /// `[..., f:labels, .]`: the node of a map (not of a list item).
@@ -379,6 +417,32 @@ mod tests {
             obj["spec"]["containers"],
             json!([{"name": "a", "image": "x"}])
         );
+    }
+
+    #[test]
+    fn kubectl_takes_over_what_client_side_apply_set() {
+        let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x"}, "data": {"a": "1"}});
+        let mut live = cfg.clone();
+        live["metadata"]["annotations"] =
+            json!({LAST_APPLIED: serde_json::to_string(&cfg).unwrap()});
+        managed::record(
+            &mut live,
+            None,
+            "kubectl-client-side-apply",
+            "v1",
+            "t",
+            "",
+            Scope::All,
+        );
+        let changed = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x"}, "data": {"a": "2"}});
+        let mut obj = merged(&live, &changed);
+        apply_as(&mut obj, Some(&live), &changed, "kubectl", false).unwrap();
+        assert_eq!(obj["data"]["a"], "2");
+        // Any other manager name still conflicts.
+        let mut obj = merged(&live, &changed);
+        assert!(apply_as(&mut obj, Some(&live), &changed, "other", false).is_err());
     }
 
     #[test]
