@@ -174,3 +174,76 @@ fn hex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[actix_web::test]
+async fn apply_through_scale_and_status_subresources() {
+    let h = harness().await;
+    let app = app!(h);
+    let deps = "/apis/apps/v1/namespaces/default/deployments";
+    let apply = "application/apply-patch+yaml";
+    let mut d = deployment("web", 2);
+    d["apiVersion"] = serde_json::json!("apps/v1");
+    d["kind"] = serde_json::json!("Deployment");
+    let (code, _, created) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{deps}/web?fieldManager=gitops"),
+            apply,
+            d.to_string().as_bytes()
+        )
+    );
+    assert_eq!(code, 201, "{created}");
+
+    let scale = br#"{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web"},"spec":{"replicas":5}}"#;
+    let url = format!("{deps}/web/scale?fieldManager=autoscaler");
+    let (code, _, e) = send!(app, raw_req("PATCH", &url, apply, scale));
+    assert_eq!(code, 409, "{e}");
+    assert_eq!(
+        e["message"],
+        "Apply failed with 1 conflict: conflict with \"gitops\": .spec.replicas"
+    );
+    let (code, _, s) = send!(
+        app,
+        raw_req("PATCH", &format!("{url}&force=true"), apply, scale)
+    );
+    assert_eq!(code, 200, "{s}");
+    assert_eq!(s["spec"]["replicas"], 5);
+    let (_, _, got) = send!(app, json_req("GET", &format!("{deps}/web"), None));
+    let mf = got["metadata"]["managedFields"].as_array().unwrap();
+    let scaler = mf.iter().find(|e| e["manager"] == "autoscaler").unwrap();
+    assert_eq!(scaler["operation"], "Apply");
+    assert_eq!(scaler["subresource"], "scale");
+    assert_eq!(
+        scaler["fieldsV1"],
+        serde_json::json!({"f:spec": {"f:replicas": {}}})
+    );
+    let gitops = mf.iter().find(|e| e["manager"] == "gitops").unwrap();
+    assert!(gitops["fieldsV1"]["f:spec"].get("f:replicas").is_none());
+
+    // Status applied by a controller: its entry names the subresource and
+    // owns status fields only; spec is untouched.
+    let status = br#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"status":{"observedGeneration":1,"replicas":5}}"#;
+    let (code, _, got) = send!(
+        app,
+        raw_req(
+            "PATCH",
+            &format!("{deps}/web/status?fieldManager=deployment-controller"),
+            apply,
+            status
+        )
+    );
+    assert_eq!(code, 200, "{got}");
+    assert_eq!(got["status"]["replicas"], 5);
+    assert_eq!(got["spec"]["replicas"], 5);
+    let mf = got["metadata"]["managedFields"].as_array().unwrap();
+    let ctl = mf
+        .iter()
+        .find(|e| e["manager"] == "deployment-controller")
+        .unwrap();
+    assert_eq!(ctl["subresource"], "status");
+    assert_eq!(
+        ctl["fieldsV1"],
+        serde_json::json!({"f:status": {"f:observedGeneration": {}, "f:replicas": {}}})
+    );
+}

@@ -103,13 +103,16 @@ fn replicas_of(name: &str, scale: &Value) -> ApiResult<i64> {
 }
 
 /// Writes `spec.replicas` from a Scale computed from the current object.
-async fn write_scale<F>(ctx: &Ctx<'_>, mut make: F) -> ApiResult<HttpResponse>
+async fn write_scale<F>(
+    ctx: &Ctx<'_>,
+    mut opts: registry::WriteOptions,
+    mut make: F,
+) -> ApiResult<HttpResponse>
 where
     F: FnMut(&Value) -> ApiResult<Value>,
 {
     let info = ctx.info();
     let name = ctx.target.name().to_string();
-    let mut opts = write_options(ctx)?;
     opts.subresource = "scale".into();
     let updated = ctx
         .registry
@@ -161,14 +164,24 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
             )));
         }
     }
-    write_scale(ctx, |_| Ok(scale.clone())).await
+    write_scale(ctx, write_options(ctx)?, |_| Ok(scale.clone())).await
 }
 
 pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpResponse> {
     let kind = PatchKind::from_media_type(&body::media_type(ctx.req))?;
     let bytes = body::read(payload).await?;
     let doc = patch::parse(kind, &bytes)?;
-    write_scale(ctx, |current| {
+    let mut opts = write_options(ctx)?;
+    super::write::check_patch_options(ctx, kind, &mut opts)?;
+    if let (PatchKind::Apply, patch::PatchDoc::Merge(applied)) = (kind, &doc) {
+        // An apply to /scale owns the parent's spec.replicas (if it sets it).
+        let name = ctx.target.name();
+        opts.applied = Some(match applied.pointer("/spec/replicas") {
+            Some(_) => json!({"spec": {"replicas": replicas_of(name, applied)?}}),
+            None => json!({}),
+        });
+    }
+    write_scale(ctx, opts, |current| {
         let mut c = current.clone();
         patch::apply(kind, &doc, &mut c)
     })

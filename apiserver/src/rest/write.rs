@@ -305,6 +305,45 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     Ok(output::respond(code, &body, format, &warnings))
 }
 
+/// `force` only on apply patches, which need a `fieldManager` (upstream
+/// `ValidatePatchOptions`); sets `opts.force`.
+pub(super) fn check_patch_options(
+    ctx: &Ctx<'_>,
+    kind: PatchKind,
+    opts: &mut WriteOptions,
+) -> ApiResult<()> {
+    let invalid = |reason: &str, message: &str, field: &str| {
+        ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            vec![crate::error::Cause {
+                reason: reason.into(),
+                message: message.into(),
+                field: field.into(),
+            }],
+        )
+    };
+    if ctx.query.get("force").is_some() {
+        if kind != PatchKind::Apply {
+            return Err(invalid(
+                "FieldValueForbidden",
+                "Forbidden: may not be specified for non-apply patch",
+                "force",
+            ));
+        }
+        opts.force = ctx.query.bool("force")?;
+    }
+    if kind == PatchKind::Apply && ctx.query.field_manager()?.is_none() {
+        return Err(invalid(
+            "FieldValueRequired",
+            "Required value: is required for apply patch",
+            "fieldManager",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpResponse> {
     let format = write_format(ctx)?;
     let mut opts = write_options(ctx)?;
@@ -318,34 +357,8 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
     let mut warnings = Vec::new();
     let mode = ctx.query.field_validation()?;
     let mut apply_create: Option<Value> = None;
-    if ctx.query.get("force").is_some() {
-        if kind != PatchKind::Apply {
-            return Err(ApiError::invalid(
-                "PatchOptions",
-                "meta.k8s.io",
-                "",
-                vec![crate::error::Cause {
-                    reason: "FieldValueForbidden".into(),
-                    message: "Forbidden: may not be specified for non-apply patch".into(),
-                    field: "force".into(),
-                }],
-            ));
-        }
-        opts.force = ctx.query.bool("force")?;
-    }
+    check_patch_options(ctx, kind, &mut opts)?;
     if kind == PatchKind::Apply {
-        if ctx.query.field_manager()?.is_none() {
-            return Err(ApiError::invalid(
-                "PatchOptions",
-                "meta.k8s.io",
-                "",
-                vec![crate::error::Cause {
-                    reason: "FieldValueRequired".into(),
-                    message: "Required value: is required for apply patch".into(),
-                    field: "fieldManager".into(),
-                }],
-            ));
-        }
         if let patch::PatchDoc::Merge(applied) = &patch_doc {
             let mut applied = applied.clone();
             check_type(info, &mut applied)?;
