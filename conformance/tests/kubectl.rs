@@ -801,6 +801,31 @@ fn client_side_apply_upgrades_to_server_side() {
     assert_eq!(replicas, "4");
 }
 
+/// `kubectl apply --prune -l`: objects of a label set that left the
+/// directory are deleted; others stay.
+#[test]
+fn apply_prune_by_label() {
+    let s = Server::start_with(&["--controllers="]).expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cm = |name: &str, label: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  labels: {{set: {label}}}\ndata:\n  k: v\n")
+    };
+    std::fs::write(dir.path().join("a.yaml"), cm("a", "one")).expect("write");
+    std::fs::write(dir.path().join("b.yaml"), cm("b", "one")).expect("write");
+    let path = dir.path().to_string_lossy().to_string();
+    s.kubectl_ok(&["apply", "-f", &path]);
+    s.kubectl_with_ok(&kubectl(), &["apply", "-f", "-"], Some(&cm("other", "two")));
+    std::fs::remove_file(dir.path().join("b.yaml")).expect("rm");
+    let out = s.kubectl_ok(&["apply", "--prune", "-l", "set=one", "-f", &path]);
+    assert!(out.contains("configmap/b pruned"), "{out}");
+    let left = s.kubectl_ok(&["get", "configmaps", "-o", "name"]);
+    assert!(
+        left.contains("configmap/a") && left.contains("configmap/other"),
+        "{left}"
+    );
+    assert!(!left.contains("configmap/b\n"), "{left}");
+}
+
 #[test]
 fn invalid_object_is_rejected_with_causes() {
     let s = Server::start();
