@@ -319,8 +319,6 @@ fn wrong_api_version_flow(extra: &[&str]) {
 /// OpenAPI v3 document and falls back to `/openapi/v2`, which it asks for in
 /// protobuf only.
 #[test]
-#[ignore = "server bug: GET /openapi/v2 with Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf \
-            is 406 (JSON only), so kubectl fails with 'failed to download openapi' instead of the mapping error"]
 fn wrong_api_version_for_kind_is_no_match() {
     wrong_api_version_flow(&[]);
 }

@@ -10,6 +10,7 @@
 mod paths;
 pub mod schemas;
 mod unknown;
+pub mod v2proto;
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -85,7 +86,10 @@ struct Rendered {
 
 impl Rendered {
     fn new(doc: &Value) -> Self {
-        let body = doc.to_string().into_bytes();
+        Self::from_bytes(doc.to_string().into_bytes())
+    }
+
+    fn from_bytes(body: Vec<u8>) -> Self {
         let hash = content_hash(&body);
         Rendered { body, hash }
     }
@@ -93,6 +97,8 @@ impl Rendered {
 
 struct Documents {
     v2: Rendered,
+    /// The same document as gnostic protobuf.
+    v2_proto: Rendered,
     v3_index: Rendered,
     /// `api/v1`, `apis/apps/v1`, ... -> document.
     v3: BTreeMap<String, Rendered>,
@@ -133,8 +139,10 @@ impl Documents {
                 )
             })
             .collect();
+        let v2 = v2_document(defs);
         Documents {
-            v2: Rendered::new(&v2_document(defs)),
+            v2: Rendered::new(&v2),
+            v2_proto: Rendered::from_bytes(v2proto::encode(&v2)),
             v3_index: Rendered::new(&json!({"paths": index})),
             v3,
         }
@@ -215,7 +223,9 @@ fn accepts_json(req: &HttpRequest) -> bool {
 }
 
 fn not_acceptable() -> ApiError {
-    ApiError::not_acceptable("only the following media types are accepted: application/json")
+    ApiError::not_acceptable(
+        "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+    )
 }
 
 fn not_found() -> ApiError {
@@ -234,7 +244,29 @@ fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
+/// Whether the `Accept` header asks for the gnostic protobuf of v2.
+fn wants_v2_protobuf(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                let base = range.split(';').next().unwrap_or("").trim();
+                base == v2proto::ACCEPT || base == v2proto::CONTENT_TYPE
+            })
+        })
+}
+
 fn serve(req: &HttpRequest, doc: &Rendered, immutable: bool) -> HttpResponse {
+    serve_as(req, doc, immutable, "application/json")
+}
+
+fn serve_as(
+    req: &HttpRequest,
+    doc: &Rendered,
+    immutable: bool,
+    content_type: &str,
+) -> HttpResponse {
     let etag = format!("\"{}\"", doc.hash);
     let mut resp = if etag_matches(req, &etag) {
         HttpResponse::NotModified()
@@ -252,10 +284,18 @@ fn serve(req: &HttpRequest, doc: &Rendered, immutable: bool) -> HttpResponse {
     if etag_matches(req, &etag) {
         return resp.finish();
     }
-    resp.content_type("application/json").body(doc.body.clone())
+    resp.content_type(content_type).body(doc.body.clone())
 }
 
 async fn v2(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if wants_v2_protobuf(&req) {
+        return Ok(serve_as(
+            &req,
+            &DOCUMENTS.v2_proto,
+            false,
+            v2proto::CONTENT_TYPE,
+        ));
+    }
     if !accepts_json(&req) {
         return Err(not_acceptable());
     }
@@ -407,14 +447,26 @@ mod tests {
         let op = &doc["paths"]["/apis/batch/v1/namespaces/{namespace}/jobs"]["post"];
         assert_eq!(op["x-kubernetes-action"], "post");
         assert_eq!(op["x-kubernetes-group-version-kind"]["kind"], "Job");
-        let (code, _, _) = get(
-            "/openapi/v2",
-            &[(
+        let app = at::init_service(App::new().configure(configure)).await;
+        let req = at::TestRequest::get()
+            .uri("/openapi/v2")
+            .insert_header((
                 "Accept",
                 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-            )],
-        )
-        .await;
+            ))
+            .to_request();
+        let resp = at::call_service(&app, req).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some(v2proto::CONTENT_TYPE)
+        );
+        let body = at::read_body(resp).await;
+        // Field 1 (swagger) first: tag 0x0a, length 3, "2.0".
+        assert_eq!(&body[..5], b"\x0a\x032.0");
+        let (code, _, _) = get("/openapi/v2", &[("Accept", "application/xml")]).await;
         assert_eq!(code, 406);
     }
 }
