@@ -186,6 +186,15 @@ async fn dependents_of_owners_that_never_existed_are_collected() {
     configmap(&cms, "ghost", vec![]).await;
     configmap(&cms, "orphaned", vec![ghost.clone()]).await;
     configmap(&cms, "kept", vec![ghost, owner_ref(&keeper, false)]).await;
+    // An owner of a kind the server does not serve cannot be checked: kept.
+    let alien = OwnerReference {
+        api_version: "example.com/v1".into(),
+        kind: "Widget".into(),
+        name: "w".into(),
+        uid: "00000000-0000-0000-0000-000000000002".into(),
+        ..Default::default()
+    };
+    configmap(&cms, "alien", vec![alien]).await;
 
     eventually("the dependent of a missing owner to be deleted", || async {
         gone(&cms, "orphaned").await
@@ -197,6 +206,8 @@ async fn dependents_of_owners_that_never_existed_are_collected() {
     })
     .await;
     assert!(cms.get_opt("ghost").await.expect("get").is_some());
+    let alien = cms.get("alien").await.expect("alien stays");
+    assert_eq!(owner_uids(&alien).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

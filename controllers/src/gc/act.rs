@@ -37,6 +37,15 @@ impl Absent {
     }
 }
 
+/// What an attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to do while the object stays as it is.
+    Settled,
+    /// Something was written (or the object changed meanwhile): look again.
+    Acted,
+}
+
 pub struct Actor<'a> {
     pub client: &'a Client,
     pub kinds: &'a KindIndex,
@@ -175,6 +184,15 @@ impl Actor<'_> {
     }
 
     /// How `owner` stands for `item`, by a live read.
+    /// Whether the reference can be resolved at all: not when its kind is
+    /// not served, nor when a cluster-scoped object names a namespaced
+    /// owner (upstream leaves such references alone).
+    fn resolvable(&self, item: &Node, owner: &OwnerReference) -> bool {
+        self.kinds
+            .resolve(&owner.api_version, &owner.kind)
+            .is_some_and(|s| !s.namespaced || item.namespace.is_some())
+    }
+
     async fn owner_state(
         &mut self,
         item: &Node,
@@ -226,12 +244,12 @@ impl Actor<'_> {
 
     /// Upstream's `attemptToDeleteItem`: check every owner of `item` live
     /// and delete it, detach it, or leave it.
-    pub async fn attempt(&mut self, graph: &Graph, item: &Node) -> Result<(), Error> {
+    pub async fn attempt(&mut self, graph: &Graph, item: &Node) -> Result<Outcome, Error> {
         let Some(latest) = self.latest(item).await? else {
-            return Ok(());
+            return Ok(Outcome::Acted);
         };
         if latest.metadata.deletion_timestamp.is_some() {
-            return Ok(());
+            return Ok(Outcome::Acted);
         }
         let refs = latest.metadata.owner_references.clone().unwrap_or_default();
         let mut owners = Vec::with_capacity(refs.len());
@@ -244,9 +262,14 @@ impl Actor<'_> {
         let a_dependent_waits = graph
             .dependents_of(&item.uid)
             .any(Node::deleting_dependents);
+        let settled =
+            latest.metadata.resource_version.as_deref() == Some(item.resource_version.as_str());
         match graph::decide(&owners, &finalizers, has_dependents, a_dependent_waits) {
-            Decision::Nothing => Ok(()),
-            Decision::RemoveRefs(uids) => self.remove_refs(item, &uids).await,
+            Decision::Nothing if settled => Ok(Outcome::Settled),
+            Decision::Nothing => Ok(Outcome::Acted),
+            Decision::RemoveRefs(uids) => {
+                self.remove_refs(item, &uids).await.map(|_| Outcome::Acted)
+            }
             Decision::DeleteForeground { unblock_first } => {
                 if unblock_first {
                     let refs: Vec<OwnerReference> = owners
@@ -260,9 +283,11 @@ impl Actor<'_> {
                         .collect();
                     self.set_owner_refs(item, &latest, refs).await?;
                 }
-                self.delete(item, "Foreground").await
+                self.delete(item, "Foreground")
+                    .await
+                    .map(|_| Outcome::Acted)
             }
-            Decision::Delete(policy) => self.delete(item, policy).await,
+            Decision::Delete(policy) => self.delete(item, policy).await.map(|_| Outcome::Acted),
         }
     }
 

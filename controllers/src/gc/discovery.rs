@@ -29,9 +29,15 @@ impl Served {
     }
 
     /// Resources the garbage collector tracks: it must list, watch and
-    /// delete them.
+    /// delete them, and they are not Events (upstream ignores those: they
+    /// churn and are never owners).
     pub fn collectable(&self) -> bool {
-        self.supports(verbs::LIST) && self.supports(verbs::WATCH) && self.supports(verbs::DELETE)
+        let events = self.resource.plural == "events"
+            && matches!(self.resource.group.as_str(), "" | "events.k8s.io");
+        !events
+            && self.supports(verbs::LIST)
+            && self.supports(verbs::WATCH)
+            && self.supports(verbs::DELETE)
     }
 
     /// `plural.group` as upstream prints group resources (`pods.` for core).
@@ -121,6 +127,16 @@ mod tests {
         assert!(index.resolve("extensions/v1beta1", "Deployment").is_none());
         assert!(index.resolve("v1", "Secret").is_none());
         assert!(index.resolve("a/b/c", "Secret").is_none());
+    }
+
+    #[test]
+    fn events_are_not_collected() {
+        assert!(served("", "v1", "ConfigMap", "configmaps", true).collectable());
+        assert!(!served("", "v1", "Event", "events", true).collectable());
+        assert!(!served("events.k8s.io", "v1", "Event", "events", true).collectable());
+        let mut no_watch = served("", "v1", "ConfigMap", "configmaps", true);
+        no_watch.verbs.retain(|v| v != "watch");
+        assert!(!no_watch.collectable());
     }
 
     #[test]

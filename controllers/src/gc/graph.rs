@@ -30,6 +30,7 @@ pub struct Node {
     pub namespace: Option<String>,
     pub name: String,
     pub uid: String,
+    pub resource_version: String,
     pub owners: Vec<OwnerReference>,
     pub deleting: bool,
     pub finalizers: Vec<String>,
@@ -130,6 +131,12 @@ impl Graph {
         } else {
             OwnerState::Solid
         })
+    }
+
+    /// Whether the graph holds `owner` as a solid owner of `item` (a change
+    /// to that would show up in the graph).
+    pub fn vouches_for(&self, item: &Node, owner: &OwnerReference) -> bool {
+        self.owner_in_graph(item, owner) == Some(OwnerState::Solid)
     }
 
     /// Everything to look at in this pass.
@@ -270,6 +277,7 @@ mod tests {
             namespace: Some("ns".into()),
             name: format!("cm-{uid}"),
             uid: uid.into(),
+            resource_version: "1".into(),
             owners: owners.to_vec(),
             deleting: false,
             finalizers: vec![],

@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::Context;
+use act::Outcome;
 use discovery::{KindIndex, Served};
 use graph::{Graph, Node, Work};
 
@@ -119,6 +120,11 @@ struct Collector {
     watched: HashMap<String, Watched>,
     kinds: KindIndex,
     absent: act::Absent,
+    /// Objects last found to need nothing although the graph could not
+    /// vouch for all their owners (their kind is not served), by uid with
+    /// the resourceVersion then: not read again until they change or
+    /// resources are discovered again.
+    settled: HashMap<String, String>,
     changed: Arc<Notify>,
 }
 
@@ -127,6 +133,7 @@ impl Collector {
     /// served.
     fn track(&mut self, served: Vec<Served>) {
         self.kinds = KindIndex::new(&served);
+        self.settled.clear();
         let wanted: HashMap<String, Served> = served
             .into_iter()
             .filter(Served::collectable)
@@ -159,6 +166,7 @@ impl Collector {
                     namespace: m.namespace.clone(),
                     name: m.name.clone().unwrap_or_default(),
                     uid: m.uid.clone().unwrap_or_default(),
+                    resource_version: m.resource_version.clone().unwrap_or_default(),
                     owners: m.owner_references.clone().unwrap_or_default(),
                     deleting: m.deletion_timestamp.is_some(),
                     finalizers: m.finalizers.clone().unwrap_or_default(),
@@ -178,7 +186,18 @@ impl Collector {
             kinds: &self.kinds,
             absent: &mut self.absent,
         };
-        for work in graph.work() {
+        let work = graph.work();
+        // Forget settled objects that need no look any more.
+        let attempted: std::collections::HashSet<&str> = work
+            .iter()
+            .filter_map(|w| match w {
+                Work::Attempt { item } => Some(graph.node(*item).uid.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.settled
+            .retain(|uid, _| attempted.contains(uid.as_str()));
+        for work in work {
             let result = match work {
                 Work::Orphan { owner, dependents } => {
                     let deps: Vec<&Node> = dependents.iter().map(|&i| graph.node(i)).collect();
@@ -189,7 +208,21 @@ impl Collector {
                         .remove_finalizer(graph.node(owner), graph::FOREGROUND)
                         .await
                 }
-                Work::Attempt { item } => actor.attempt(&graph, graph.node(item)).await,
+                Work::Attempt { item } => {
+                    let node = graph.node(item);
+                    if self.settled.get(&node.uid) == Some(&node.resource_version) {
+                        continue;
+                    }
+                    match actor.attempt(&graph, node).await {
+                        Ok(Outcome::Settled) => {
+                            self.settled
+                                .insert(node.uid.clone(), node.resource_version.clone());
+                            Ok(())
+                        }
+                        Ok(Outcome::Acted) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
             };
             if let Err(e) = result {
                 tracing::debug!(error = %e, "garbage collection step failed; retrying on the next pass");
@@ -205,6 +238,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         watched: HashMap::new(),
         kinds: KindIndex::default(),
         absent: act::Absent::default(),
+        settled: HashMap::new(),
         changed: Arc::new(Notify::new()),
     };
     let mut next_discovery = Instant::now();
