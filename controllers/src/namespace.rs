@@ -211,8 +211,16 @@ async fn delete_resource(
     if !served.supports(verbs::LIST) {
         return Ok(());
     }
+    // A resource that went away meanwhile (a CRD deleted) has nothing left.
+    let list = || async {
+        match api.list_metadata(&ListParams::default()).await {
+            Ok(l) => Ok(l.items),
+            Err(e) if is_status(&e, &[404, 405]) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    };
     if each {
-        for obj in api.list_metadata(&ListParams::default()).await? {
+        for obj in list().await? {
             match api.delete(&obj.name_any(), &background).await {
                 Ok(_) => {}
                 Err(e) if is_status(&e, &[404, 405, 409]) => {}
@@ -220,10 +228,10 @@ async fn delete_resource(
             }
         }
     }
-    let left = api.list_metadata(&ListParams::default()).await?;
-    if !left.items.is_empty() {
-        *report.remaining.entry(served.group_resource()).or_default() += left.items.len();
-        for obj in &left.items {
+    let left = list().await?;
+    if !left.is_empty() {
+        *report.remaining.entry(served.group_resource()).or_default() += left.len();
+        for obj in &left {
             for f in obj.finalizers() {
                 *report.finalizers.entry(f.clone()).or_default() += 1;
             }
@@ -236,10 +244,7 @@ async fn delete_resource(
 async fn delete_content(client: &kube::Client, ns: &str) -> Report {
     let mut report = Report::default();
     let served = match discovery::served(client).await {
-        Ok(s) => {
-            tracing::debug!(namespace = %ns, resources = ?s.iter().filter(|s| s.namespaced).map(Served::group_resource).collect::<Vec<_>>(), "namespaced resources");
-            s
-        }
+        Ok(s) => s,
         Err(e) => {
             report.discovery_error = Some(e.to_string());
             return report;

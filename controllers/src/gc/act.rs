@@ -262,8 +262,13 @@ impl Actor<'_> {
         let a_dependent_waits = graph
             .dependents_of(&item.uid)
             .any(Node::deleting_dependents);
-        let settled =
-            latest.metadata.resource_version.as_deref() == Some(item.resource_version.as_str());
+        // Nothing to do, and nothing will change that but a change of the
+        // object itself, of discovery, or of the owners the graph tracks.
+        let settled = latest.metadata.resource_version.as_deref()
+            == Some(item.resource_version.as_str())
+            && owners
+                .iter()
+                .all(|(r, _)| graph.vouches_for(item, r) || !self.resolvable(item, r));
         match graph::decide(&owners, &finalizers, has_dependents, a_dependent_waits) {
             Decision::Nothing if settled => Ok(Outcome::Settled),
             Decision::Nothing => Ok(Outcome::Acted),

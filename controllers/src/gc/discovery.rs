@@ -1,6 +1,7 @@
 //! Which resources the server serves, for the controllers that act on all
-//! of them (garbage collector, namespace deletion): the preferred version of
-//! every resource of every group, subresources left out.
+//! of them (garbage collector, namespace deletion): every resource of every
+//! group once, at the group's preferred version when it serves it there,
+//! subresources left out.
 
 use std::collections::HashMap;
 
@@ -55,11 +56,23 @@ pub async fn served(client: &Client) -> Result<Vec<Served>, kube::Error> {
     };
     let mut out = Vec::new();
     for group in discovery.groups() {
-        for (resource, caps) in group.recommended_resources() {
-            if resource.plural.contains('/') {
-                continue;
+        // The preferred version first, then what only other versions serve
+        // (as client-go's ServerPreferredResources).
+        let preferred = group.preferred_version_or_latest().to_string();
+        let mut seen = std::collections::HashSet::new();
+        let versions = std::iter::once(preferred.clone()).chain(
+            group
+                .versions()
+                .filter(|v| *v != preferred)
+                .map(str::to_string),
+        );
+        for version in versions {
+            for (resource, caps) in group.versioned_resources(&version) {
+                if resource.plural.contains('/') || !seen.insert(resource.plural.clone()) {
+                    continue;
+                }
+                out.push(Served::new(resource, &caps));
             }
-            out.push(Served::new(resource, &caps));
         }
     }
     Ok(out)

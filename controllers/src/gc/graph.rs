@@ -297,6 +297,19 @@ mod tests {
     }
 
     #[test]
+    fn the_graph_vouches_only_for_solid_owners_it_holds() {
+        let g = Graph::new(vec![
+            cm("a", &[]),
+            deleting(cm("w", &[]), FOREGROUND),
+            cm("b", &[oref("a", true), oref("w", true), oref("x", true)]),
+        ]);
+        let b = g.node(2);
+        assert!(g.vouches_for(b, &oref("a", true)));
+        assert!(!g.vouches_for(b, &oref("w", true)));
+        assert!(!g.vouches_for(b, &oref("x", true)));
+    }
+
+    #[test]
     fn owners_not_seen_or_in_another_namespace_are_checked_live() {
         let mut other = cm("a", &[]);
         other.namespace = Some("elsewhere".into());
