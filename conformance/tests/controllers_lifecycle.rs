@@ -211,6 +211,38 @@ async fn dependents_of_owners_that_never_existed_are_collected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_in_another_namespace_counts_as_absent() {
+    let server = start();
+    let client = server.client().await;
+    create_namespace(&client, "elsewhere").await;
+    let there: Api<ConfigMap> = ns_api(&client, "elsewhere").await;
+    let here: Api<ConfigMap> = ns_api(&client, "default").await;
+    let boss = configmap(&there, "boss", vec![]).await;
+    configmap(&here, "stray", vec![owner_ref(&boss, false)]).await;
+
+    eventually("the dependent of a cross-namespace owner to be deleted", || async {
+        gone(&here, "stray").await
+    })
+    .await;
+    assert!(there.get_opt("boss").await.expect("get").is_some());
+    let events: Api<k8s_openapi::api::core::v1::Event> = ns_api(&client, "default").await;
+    eventually("an OwnerRefInvalidNamespace warning", || async {
+        events
+            .list(&Default::default())
+            .await
+            .map(|l| {
+                l.items.iter().any(|e| {
+                    e.reason.as_deref() == Some("OwnerRefInvalidNamespace")
+                        && e.type_.as_deref() == Some("Warning")
+                        && e.involved_object.name.as_deref() == Some("stray")
+                })
+            })
+            .unwrap_or(false)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orphan_cascade_keeps_dependents_without_the_reference() {
     let server = start();
     let client = server.client().await;

@@ -4,12 +4,15 @@
 
 use std::collections::HashSet;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
     Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, PropagationPolicy,
 };
 use kube::core::PartialObjectMeta;
 use kube::Client;
+
+use crate::events::{EventType, Recorder};
 use serde_json::{json, Value};
 
 use super::discovery::{KindIndex, Served};
@@ -48,6 +51,7 @@ pub enum Outcome {
 
 pub struct Actor<'a> {
     pub client: &'a Client,
+    pub recorder: &'a Recorder,
     pub kinds: &'a KindIndex,
     pub absent: &'a mut Absent,
 }
@@ -195,6 +199,7 @@ impl Actor<'_> {
 
     async fn owner_state(
         &mut self,
+        graph: &Graph,
         item: &Node,
         owner: &OwnerReference,
     ) -> Result<OwnerState, Error> {
@@ -207,7 +212,10 @@ impl Actor<'_> {
                 Some(ns) => Some(ns.clone()),
                 // A cluster-scoped object cannot be owned by a namespaced
                 // one: upstream leaves such a reference unresolved.
-                None => return Ok(OwnerState::Solid),
+                None => {
+                    self.invalid_namespace(item, owner).await;
+                    return Ok(OwnerState::Solid);
+                }
             }
         } else {
             None
@@ -236,10 +244,44 @@ impl Actor<'_> {
                 })
             }
             _ => {
+                // Absent here; if it lives in another namespace, the
+                // reference is invalid (and treated as absent).
+                if graph
+                    .get(&owner.uid)
+                    .is_some_and(|o| o.namespace.is_some() && o.namespace != namespace)
+                {
+                    self.invalid_namespace(item, owner).await;
+                }
                 self.absent.insert(&namespace, &owner.uid);
                 Ok(OwnerState::Dangling)
             }
         }
+    }
+
+    /// Upstream's warning about a reference to a namespaced owner that
+    /// cannot be in the dependent's namespace.
+    async fn invalid_namespace(&self, item: &Node, owner: &OwnerReference) {
+        let reference = ObjectReference {
+            api_version: Some(item.served.resource.api_version.clone()),
+            kind: Some(item.served.resource.kind.clone()),
+            name: Some(item.name.clone()),
+            namespace: item.namespace.clone(),
+            uid: Some(item.uid.clone()),
+            ..Default::default()
+        };
+        let ns = item.namespace.as_deref().unwrap_or("");
+        let message = format!(
+            "ownerRef [{}/{}, namespace: {ns}, name: {}, uid: {}] does not exist in namespace {ns:?}",
+            owner.api_version, owner.kind, owner.name, owner.uid
+        );
+        self.recorder
+            .publish_ref(
+                &reference,
+                EventType::Warning,
+                "OwnerRefInvalidNamespace",
+                &message,
+            )
+            .await;
     }
 
     /// Upstream's `attemptToDeleteItem`: check every owner of `item` live
@@ -254,7 +296,7 @@ impl Actor<'_> {
         let refs = latest.metadata.owner_references.clone().unwrap_or_default();
         let mut owners = Vec::with_capacity(refs.len());
         for r in refs {
-            let state = self.owner_state(item, &r).await?;
+            let state = self.owner_state(graph, item, &r).await?;
             owners.push((r, state));
         }
         let finalizers = latest.metadata.finalizers.clone().unwrap_or_default();

@@ -110,6 +110,11 @@ impl Graph {
         self.nodes.len()
     }
 
+    /// The object with `uid`, if seen.
+    pub fn get(&self, uid: &str) -> Option<&Node> {
+        self.by_uid.get(uid).map(|&i| &self.nodes[i])
+    }
+
     /// The objects that reference `uid` as an owner.
     pub fn dependents_of(&self, uid: &str) -> impl Iterator<Item = &Node> {
         self.dependents

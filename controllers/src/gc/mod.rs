@@ -30,6 +30,7 @@ use kube::Client;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::events::Recorder;
 use crate::Context;
 use act::Outcome;
 use discovery::{KindIndex, Served};
@@ -117,6 +118,7 @@ fn watch(client: &Client, served: Served, changed: Arc<Notify>) -> Watched {
 /// The collector's state between passes.
 struct Collector {
     client: Client,
+    recorder: Recorder,
     watched: HashMap<String, Watched>,
     kinds: KindIndex,
     absent: act::Absent,
@@ -183,6 +185,7 @@ impl Collector {
         let graph = self.graph();
         let mut actor = act::Actor {
             client: &self.client,
+            recorder: &self.recorder,
             kinds: &self.kinds,
             absent: &mut self.absent,
         };
@@ -235,6 +238,7 @@ impl Collector {
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let mut gc = Collector {
         client: ctx.client.clone(),
+        recorder: ctx.recorder("garbage-collector-controller"),
         watched: HashMap::new(),
         kinds: KindIndex::default(),
         absent: act::Absent::default(),
