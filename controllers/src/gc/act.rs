@@ -11,13 +11,12 @@ use kube::api::{
 };
 use kube::core::PartialObjectMeta;
 use kube::Client;
-
-use crate::events::{EventType, Recorder};
 use serde_json::{json, Value};
 
 use super::discovery::{KindIndex, Served};
 use super::graph::{self, Decision, Graph, Node, OwnerState, FOREGROUND};
 use super::Error;
+use crate::events::{EventType, Recorder};
 
 /// Remembered absent owners: a uid never comes back, so one failed GET is
 /// enough (per namespace, since a namespaced owner must share its
