@@ -220,9 +220,10 @@ async fn an_owner_in_another_namespace_counts_as_absent() {
     let boss = configmap(&there, "boss", vec![]).await;
     configmap(&here, "stray", vec![owner_ref(&boss, false)]).await;
 
-    eventually("the dependent of a cross-namespace owner to be deleted", || async {
-        gone(&here, "stray").await
-    })
+    eventually(
+        "the dependent of a cross-namespace owner to be deleted",
+        || async { gone(&here, "stray").await },
+    )
     .await;
     assert!(there.get_opt("boss").await.expect("get").is_some());
     let events: Api<k8s_openapi::api::core::v1::Event> = ns_api(&client, "default").await;
