@@ -267,7 +267,14 @@ fn next_state(
         .and_then(|m| m.get("deletionGracePeriodSeconds"))
         .and_then(Value::as_i64)
         == Some(0);
-    if meta::is_deleting(old) && grace_zero && meta::finalizers(&new).is_empty() {
+    // A Terminating namespace also waits for its spec.finalizers (upstream's
+    // ShouldDeleteNamespaceDuringUpdate).
+    let spec_finalized = !(info.group.is_empty() && info.plural == "namespaces")
+        || new
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+    if meta::is_deleting(old) && grace_zero && meta::finalizers(&new).is_empty() && spec_finalized {
         return Ok(Action::Delete);
     }
     Ok(Action::Put(new))
