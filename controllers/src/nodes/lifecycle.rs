@@ -107,8 +107,12 @@ pub fn stale_conditions(
     let beat = ready
         .and_then(|c| c.last_heartbeat_time.as_ref())
         .map(|t| t.0);
-    let created = node.creation_timestamp().map(|t| t.0);
-    let last = [lease_renewed, beat, created].into_iter().flatten().max()?;
+    // The last sign of life; a node that never gave one counts from its creation.
+    let last = [lease_renewed, beat]
+        .into_iter()
+        .flatten()
+        .max()
+        .or_else(|| node.creation_timestamp().map(|t| t.0))?;
     let grace = jiff::SignedDuration::try_from(GRACE).ok()?;
     if now.duration_since(last) <= grace {
         return None;
