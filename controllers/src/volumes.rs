@@ -282,7 +282,7 @@ impl Binder {
         let live: HashSet<String> = claims.iter().filter_map(|c| c.uid()).collect();
         self.lock_reported().retain(|uid, _| live.contains(uid));
         for pvc in &claims {
-            if pvc.metadata.deletion_timestamp.is_some() {
+            if crate::util::is_deleting(pvc.as_ref()) {
                 continue;
             }
             if let Err(e) = self.sync_claim(pvc, &volumes, &mut taken).await {
@@ -321,7 +321,7 @@ impl Binder {
         pv: &PersistentVolume,
         claims: &HashMap<String, &Arc<PersistentVolumeClaim>>,
     ) -> kube::Result<()> {
-        if pv.metadata.deletion_timestamp.is_some() {
+        if crate::util::is_deleting(pv) {
             return Ok(());
         }
         let api: Api<PersistentVolume> = Api::all(self.client.clone());
@@ -457,7 +457,7 @@ impl Binder {
         // A pre-bound volume first, else the smallest match.
         let mut candidates: Vec<&Arc<PersistentVolume>> = volumes
             .iter()
-            .filter(|v| v.metadata.deletion_timestamp.is_none() && !taken.contains(&v.name_any()))
+            .filter(|v| !crate::util::is_deleting(v.as_ref()) && !taken.contains(&v.name_any()))
             .filter(|v| volume_matches(v, pvc))
             .filter(|v| {
                 let free = v.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).is_none()

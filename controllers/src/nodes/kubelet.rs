@@ -108,7 +108,7 @@ async fn reconcile(pod: Arc<Pod>, k: Arc<Kubelet>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let now = jiff::Timestamp::now();
-    if pod.metadata.deletion_timestamp.is_some() {
+    if crate::util::is_deleting(pod.as_ref()) {
         k.stop_and_remove(&pod, &node, now).await?;
         return Ok(Action::await_change());
     }

@@ -198,7 +198,7 @@ pub fn wanted_taints(node: &Node, now: jiff::Timestamp) -> Option<Vec<Taint>> {
                 key: key.to_string(),
                 effect: effect.to_string(),
                 time_added: (*effect == "NoExecute")
-                    .then(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
+                    .then_some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now)),
                 value: None,
             });
         }

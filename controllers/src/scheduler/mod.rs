@@ -131,9 +131,7 @@ fn wants_scheduling(pod: &Pod) -> bool {
         spec.scheduler_name.as_deref(),
         None | Some("") | Some(SCHEDULER_NAME)
     );
-    ours && bound_node(pod).is_none()
-        && pod.metadata.deletion_timestamp.is_none()
-        && !is_terminal(pod)
+    ours && bound_node(pod).is_none() && !crate::util::is_deleting(pod) && !is_terminal(pod)
 }
 
 impl Scheduler {
