@@ -144,6 +144,15 @@ fn nodes_are_ready_with_kubelet_status_and_upstream_columns() {
     for kind in ["MemoryPressure", "DiskPressure", "PIDPressure"] {
         assert_eq!(condition(&node, kind).expect(kind)["status"], "False");
     }
+    let ready_event = eventually(&s, "NodeReady event", || {
+        has_event(&s, "ferrokube-node-2", "NodeReady")
+    });
+    assert_eq!(
+        ready_event["message"],
+        "Node ferrokube-node-2 status is now: NodeReady"
+    );
+    assert_eq!(ready_event["source"]["component"], "kubelet");
+    assert!(has_event(&s, "ferrokube-node-2", "Starting").is_some());
     let addresses = status["addresses"].as_array().expect("addresses");
     assert!(addresses
         .iter()
@@ -212,6 +221,10 @@ fn a_node_whose_heartbeat_stopped_becomes_unknown_and_tainted() {
     let ready = condition(&node, "Ready").expect("Ready");
     assert_eq!(ready["reason"], "NodeStatusUnknown");
     assert_eq!(ready["message"], "Kubelet stopped posting node status.");
+    let not_ready = eventually(&s, "NodeNotReady event", || {
+        has_event(&s, "ghost", "NodeNotReady")
+    });
+    assert_eq!(not_ready["source"]["component"], "node-controller");
     let table = s.kubectl_ok(&["get", "node", "ghost", "--no-headers"]);
     assert!(table.contains("NotReady"), "{table}");
     // Our own nodes keep beating.
@@ -690,4 +703,42 @@ fn claims_bind_to_volumes_and_get_provisioned() {
     eventually(&s, "provisioned PV deleted", || {
         (!s.kubectl(&["get", "pv", &volume]).status.success()).then_some(())
     });
+}
+
+#[test]
+fn a_pod_waits_for_its_claim_to_exist_and_bind() {
+    let s = start();
+    wait_ready_nodes(&s, 3);
+    apply(
+        &s,
+        &pod(
+            "db",
+            serde_json::json!({"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "db-data"}}]}),
+            serde_json::json!({}),
+        ),
+    );
+    let cond = eventually(&s, "db unschedulable", || {
+        let p = get(&s, &["pod", "db"])?;
+        condition(&p, "PodScheduled")
+            .filter(|c| c["status"] == "False")
+            .cloned()
+    });
+    assert_eq!(
+        cond["message"],
+        "0/3 nodes are available: persistentvolumeclaim \"db-data\" not found. \
+         preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    );
+    apply(
+        &s,
+        &serde_json::json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "db-data", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }),
+    );
+    eventually(&s, "db running once its claim is bound", || {
+        (phase(&s, "db")? == "Running").then_some(())
+    });
+    let claim = get(&s, &["pvc", "db-data"]).expect("claim");
+    assert_eq!(claim["status"]["phase"], "Bound");
 }

@@ -18,6 +18,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use super::node::LEASE_NAMESPACE;
+use crate::events::{EventType, Recorder};
 
 /// How often nodes are checked (upstream `--node-monitor-period`).
 const MONITOR_PERIOD: Duration = Duration::from_secs(5);
@@ -30,18 +31,18 @@ const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 /// The node conditions a kubelet posts, in its order.
 const CONDITIONS: [&str; 4] = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"];
 
-pub async fn run(client: Client) -> anyhow::Result<()> {
+pub async fn run(client: Client, recorder: Recorder) -> anyhow::Result<()> {
     let nodes: Api<Node> = Api::all(client.clone());
     let leases: Api<Lease> = Api::namespaced(client, LEASE_NAMESPACE);
     loop {
-        if let Err(e) = monitor(&nodes, &leases).await {
+        if let Err(e) = monitor(&nodes, &leases, &recorder).await {
             tracing::debug!(error = %e, "node lifecycle pass failed");
         }
         tokio::time::sleep(MONITOR_PERIOD).await;
     }
 }
 
-async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>) -> kube::Result<()> {
+async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>, recorder: &Recorder) -> kube::Result<()> {
     let renewed: HashMap<String, jiff::Timestamp> = leases
         .list(&ListParams::default())
         .await?
@@ -70,6 +71,10 @@ async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>) -> kube::Result<()> {
                 }
             }
             tracing::info!(node = %name, "node stopped posting status: Ready=Unknown");
+            let message = format!("Node {name} status is now: NodeNotReady");
+            recorder
+                .publish(&current, EventType::Normal, "NodeNotReady", &message)
+                .await;
         }
         if let Some(taints) = wanted_taints(&current, now) {
             let patch = json!({

@@ -17,9 +17,13 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let count = ctx.config.nodes;
     let mut tasks = tokio::task::JoinSet::new();
     for index in 1..=count {
-        tasks.spawn(node::run(ctx.client.clone(), index));
+        let recorder = ctx.recorder("kubelet").with_host(&node_name(index));
+        tasks.spawn(node::run(ctx.client.clone(), recorder, index));
     }
-    tasks.spawn(lifecycle::run(ctx.client.clone()));
+    tasks.spawn(lifecycle::run(
+        ctx.client.clone(),
+        ctx.recorder("node-controller"),
+    ));
     if count > 0 {
         tasks.spawn(kubelet::run(ctx.clone()));
     }

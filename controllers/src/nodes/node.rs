@@ -14,6 +14,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{json, Value};
 
 use super::{node_ip, node_name};
+use crate::events::{EventType, Recorder};
 
 pub const LEASE_NAMESPACE: &str = "kube-node-lease";
 pub const LEASE_DURATION_SECONDS: i32 = 40;
@@ -25,30 +26,76 @@ const REPORT: Duration = Duration::from_secs(60);
 
 pub const KUBELET_VERSION: &str = "v1.33.1";
 
-pub async fn run(client: Client, index: u32) -> anyhow::Result<()> {
+pub async fn run(client: Client, recorder: Recorder, index: u32) -> anyhow::Result<()> {
     let name = node_name(index);
     let nodes: Api<Node> = Api::all(client.clone());
     let leases: Api<Lease> = Api::namespaced(client, LEASE_NAMESPACE);
     let mut last_report: Option<Instant> = None;
     loop {
         match heartbeat(&nodes, &leases, index, &name, last_report).await {
-            Ok(true) => last_report = Some(Instant::now()),
-            Ok(false) => {}
+            Ok(Report::Posted { was_ready, node }) => {
+                if last_report.is_none() {
+                    announce_start(&recorder, &node).await;
+                }
+                if !was_ready {
+                    let message = format!("Node {name} status is now: NodeReady");
+                    recorder
+                        .publish(node.as_ref(), EventType::Normal, "NodeReady", &message)
+                        .await;
+                }
+                last_report = Some(Instant::now());
+            }
+            Ok(Report::Skipped) => {}
             Err(e) => tracing::debug!(node = %name, error = %e, "heartbeat failed"),
         }
         tokio::time::sleep(RENEW).await;
     }
 }
 
+/// The kubelet's events when it starts posting its node's status.
+async fn announce_start(recorder: &Recorder, node: &Node) {
+    let name = node.name_any();
+    recorder
+        .publish(node, EventType::Normal, "Starting", "Starting kubelet.")
+        .await;
+    for reason in [
+        "NodeHasSufficientMemory",
+        "NodeHasNoDiskPressure",
+        "NodeHasSufficientPID",
+    ] {
+        let message = format!("Node {name} status is now: {reason}");
+        recorder
+            .publish(node, EventType::Normal, reason, &message)
+            .await;
+    }
+    recorder
+        .publish(
+            node,
+            EventType::Normal,
+            "NodeAllocatableEnforced",
+            "Updated Node Allocatable limit across pods",
+        )
+        .await;
+}
+
+enum Report {
+    /// The status was posted; whether the node was Ready before.
+    Posted {
+        was_ready: bool,
+        node: Box<Node>,
+    },
+    Skipped,
+}
+
 /// One beat: the Node exists, its Lease is renewed, its status posted when
-/// due. True when the status was posted.
+/// due.
 async fn heartbeat(
     nodes: &Api<Node>,
     leases: &Api<Lease>,
     index: u32,
     name: &str,
     last_report: Option<Instant>,
-) -> kube::Result<bool> {
+) -> kube::Result<Report> {
     let node = match nodes.get_opt(name).await? {
         Some(n) => n,
         None => match nodes.create(&PostParams::default(), &new_node(index)).await {
@@ -61,17 +108,20 @@ async fn heartbeat(
     let ready = condition_status(&node, "Ready") == Some("True");
     let due = last_report.is_none_or(|t| t.elapsed() >= REPORT);
     if ready && !due {
-        return Ok(false);
+        return Ok(Report::Skipped);
     }
     let status = node_status(index, &node);
-    nodes
+    let node = nodes
         .patch_status(
             name,
             &PatchParams::default(),
             &Patch::Merge(&json!({"status": status})),
         )
         .await?;
-    Ok(true)
+    Ok(Report::Posted {
+        was_ready: ready,
+        node: Box::new(node),
+    })
 }
 
 fn condition_status<'a>(node: &'a Node, kind: &str) -> Option<&'a str> {

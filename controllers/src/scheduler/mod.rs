@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::ResourceExt;
 use serde_json::json;
@@ -42,45 +43,25 @@ const EVENT_REPEAT: Duration = Duration::from_secs(60);
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let client = ctx.client.clone();
     let wake = Arc::new(Notify::new());
-    let (pods, pods_writer) = reflector::store::<Pod>();
-    let (nodes, nodes_writer) = reflector::store::<Node>();
-    let pod_events = {
-        let wake = wake.clone();
-        reflector::reflector(
-            pods_writer,
-            watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()).default_backoff(),
-        )
-        .for_each(move |ev| {
-            if ev.is_ok() {
-                wake.notify_one();
-            }
-            futures::future::ready(())
-        })
-    };
-    let node_events = {
-        let wake = wake.clone();
-        reflector::reflector(
-            nodes_writer,
-            watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).default_backoff(),
-        )
-        .for_each(move |ev| {
-            if ev.is_ok() {
-                wake.notify_one();
-            }
-            futures::future::ready(())
-        })
-    };
+    let (pods, pod_events) = watch::<Pod>(&client, &wake);
+    let (nodes, node_events) = watch::<Node>(&client, &wake);
+    let (claims, claim_events) = watch::<PersistentVolumeClaim>(&client, &wake);
+    let (classes, class_events) = watch::<StorageClass>(&client, &wake);
     let mut scheduler = Scheduler {
         client: client.clone(),
         recorder: ctx.recorder(SCHEDULER_NAME),
         pods,
         nodes,
+        claims,
+        classes,
         assumed: HashMap::new(),
         unschedulable: HashMap::new(),
     };
     let passes = async move {
         scheduler.pods.wait_until_ready().await?;
         scheduler.nodes.wait_until_ready().await?;
+        scheduler.claims.wait_until_ready().await?;
+        scheduler.classes.wait_until_ready().await?;
         loop {
             scheduler.pass().await;
             tokio::select! {
@@ -93,8 +74,40 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     tokio::select! {
         _ = pod_events => anyhow::bail!("pod watch ended"),
         _ = node_events => anyhow::bail!("node watch ended"),
+        _ = claim_events => anyhow::bail!("claim watch ended"),
+        _ = class_events => anyhow::bail!("storage class watch ended"),
         r = passes => r,
     }
+}
+
+/// A reflector store of every `K`, and the future that feeds it (waking
+/// the pass loop on each change).
+fn watch<K>(
+    client: &kube::Client,
+    wake: &Arc<Notify>,
+) -> (Store<K>, impl std::future::Future<Output = ()>)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store::<K>();
+    let wake = wake.clone();
+    let events = reflector::reflector(
+        writer,
+        watcher(Api::<K>::all(client.clone()), watcher::Config::default()).default_backoff(),
+    )
+    .for_each(move |ev| {
+        if ev.is_ok() {
+            wake.notify_one();
+        }
+        futures::future::ready(())
+    });
+    (store, events)
 }
 
 struct Scheduler {
@@ -102,6 +115,8 @@ struct Scheduler {
     recorder: Recorder,
     pods: Store<Pod>,
     nodes: Store<Node>,
+    claims: Store<PersistentVolumeClaim>,
+    classes: Store<StorageClass>,
     /// Pods bound by us that the store does not show bound yet: uid -> (node, spec).
     assumed: HashMap<String, (String, PodSpec)>,
     /// Pods we found no node for: uid -> (message, when its event was recorded).
@@ -183,6 +198,11 @@ impl Scheduler {
         usage: &mut HashMap<String, Usage>,
     ) {
         let Some(spec) = &pod.spec else { return };
+        if let Some(reason) = self.unready_claims(pod) {
+            let message = predicates::prefilter_error(nodes.len(), &reason);
+            self.mark_unschedulable(pod, &message).await;
+            return;
+        }
         let empty = Usage::default();
         let mut rejections = Vec::new();
         let mut best: Option<(i128, i128, String)> = None;
@@ -221,6 +241,45 @@ impl Scheduler {
                 self.mark_unschedulable(pod, &message).await;
             }
         }
+    }
+
+    /// Why the pod's claims keep it from any node (upstream VolumeBinding
+    /// PreFilter): a claim missing, or unbound while its class binds at
+    /// once (WaitForFirstConsumer claims are bound after scheduling).
+    fn unready_claims(&self, pod: &Pod) -> Option<String> {
+        let ns = pod.namespace().unwrap_or_default();
+        let volumes = pod.spec.as_ref()?.volumes.as_ref()?;
+        let mut unbound = false;
+        for v in volumes {
+            let Some(source) = &v.persistent_volume_claim else {
+                continue;
+            };
+            let key = ObjectRef::<PersistentVolumeClaim>::new(&source.claim_name).within(&ns);
+            let Some(claim) = self.claims.get(&key) else {
+                return Some(format!(
+                    "persistentvolumeclaim \"{}\" not found",
+                    source.claim_name
+                ));
+            };
+            if claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound") {
+                continue;
+            }
+            let class = claim
+                .spec
+                .as_ref()
+                .and_then(|s| s.storage_class_name.clone())
+                .unwrap_or_default();
+            let waits = self
+                .classes
+                .get(&ObjectRef::new(&class))
+                .and_then(|c| c.volume_binding_mode.clone())
+                .as_deref()
+                == Some("WaitForFirstConsumer");
+            if !waits {
+                unbound = true;
+            }
+        }
+        unbound.then(|| "pod has unbound immediate PersistentVolumeClaims".to_string())
     }
 
     /// POST the binding; true when the pod is now ours on `node`.

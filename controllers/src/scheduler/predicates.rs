@@ -347,6 +347,18 @@ pub fn fit_error(total: usize, rejections: &[Rejection]) -> String {
     msg
 }
 
+/// The FitError message when a pre-filter turned the pod away before any
+/// node was looked at: its reason once, and every node beyond preemption.
+pub fn prefilter_error(total: usize, reason: &str) -> String {
+    if total == 0 {
+        return "no nodes available to schedule pods".to_string();
+    }
+    format!(
+        "0/{total} nodes are available: {reason}. preemption: 0/{total} nodes are available: \
+         {total} Preemption is not helpful for scheduling."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +534,15 @@ mod tests {
         let mut busy = Usage::default();
         busy.add(&s);
         assert!(score(&s, &n, &Usage::default()) > score(&s, &n, &busy));
+    }
+
+    #[test]
+    fn prefilter_error_names_the_reason_once() {
+        assert_eq!(
+            prefilter_error(3, "pod has unbound immediate PersistentVolumeClaims"),
+            "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. \
+             preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
     }
 
     #[test]
