@@ -1,7 +1,9 @@
 //! `scheduler`: ferrokube's default-scheduler. It binds pending pods
 //! (`spec.nodeName` empty, `schedulerName` default-scheduler, not being
 //! deleted) to the node that passes every filter in [`predicates`] and
-//! scores best (least allocated), through `POST pods/NAME/binding`.
+//! scores best (least allocated, preferred node affinity, PreferNoSchedule
+//! taints), through `POST pods/NAME/binding`. Pods whose claims are missing
+//! or not bound yet wait, as upstream's VolumeBinding plugin has them.
 //! Pods that fit nowhere get `PodScheduled=False` (reason `Unschedulable`,
 //! upstream's FitError message) and a `FailedScheduling` event, and are
 //! tried again whenever pods or nodes change, and periodically.
@@ -205,30 +207,16 @@ impl Scheduler {
         }
         let empty = Usage::default();
         let mut rejections = Vec::new();
-        let mut best: Option<(i128, i128, String)> = None;
+        let mut feasible: Vec<(&Node, &Usage)> = Vec::new();
         for node in nodes {
-            let name = node.name_any();
-            let u = usage.get(&name).unwrap_or(&empty);
+            let u = usage.get(&node.name_any()).unwrap_or(&empty);
             match predicates::filter(spec, node, u) {
-                Ok(()) => {
-                    let candidate = (predicates::score(spec, node, u), -u.pods, name);
-                    // Highest score, then fewest pods, then the first name.
-                    let better = match &best {
-                        None => true,
-                        Some((s, p, n)) => {
-                            (candidate.0, candidate.1) > (*s, *p)
-                                || ((candidate.0, candidate.1) == (*s, *p) && candidate.2 < *n)
-                        }
-                    };
-                    if better {
-                        best = Some(candidate);
-                    }
-                }
+                Ok(()) => feasible.push((node.as_ref(), u)),
                 Err(r) => rejections.push(r),
             }
         }
-        match best {
-            Some((_, _, node)) => {
+        match predicates::pick(spec, &feasible) {
+            Some(node) => {
                 if self.bind(pod, &node).await {
                     usage.entry(node.clone()).or_default().add(spec);
                     let uid = pod.uid().unwrap_or_default();

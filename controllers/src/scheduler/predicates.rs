@@ -311,6 +311,70 @@ pub fn score(spec: &PodSpec, node: &Node, usage: &Usage) -> i128 {
     (cpu_score + mem_score) / 2
 }
 
+/// The sum of the weights of the pod's preferred node affinity terms the
+/// node matches (upstream NodeAffinity score before normalizing).
+fn preferred_affinity(spec: &PodSpec, node: &Node) -> i128 {
+    let name = node.name_any();
+    spec.affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| {
+            n.preferred_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .into_iter()
+        .flatten()
+        .filter(|t| term_matches(&t.preference, node.labels(), &name))
+        .map(|t| i128::from(t.weight))
+        .sum()
+}
+
+/// How many PreferNoSchedule taints of the node the pod does not tolerate.
+fn intolerable_soft_taints(spec: &PodSpec, node: &Node) -> i128 {
+    let tolerations = spec.tolerations.as_deref().unwrap_or_default();
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|t| t.effect == "PreferNoSchedule" && !tolerated(tolerations, t))
+        .count() as i128
+}
+
+/// The node to bind to among those that passed the filters: upstream's
+/// default score plugins that matter here, each normalized to 0..=100 and
+/// weighted as upstream (LeastAllocated 1, NodeAffinity 2,
+/// TaintToleration 3); ties go to the node with fewer pods, then by name.
+pub fn pick(spec: &PodSpec, feasible: &[(&Node, &Usage)]) -> Option<String> {
+    let affinity: Vec<i128> = feasible
+        .iter()
+        .map(|(n, _)| preferred_affinity(spec, n))
+        .collect();
+    let soft: Vec<i128> = feasible
+        .iter()
+        .map(|(n, _)| intolerable_soft_taints(spec, n))
+        .collect();
+    let max_affinity = affinity.iter().copied().max().unwrap_or(0);
+    let max_soft = soft.iter().copied().max().unwrap_or(0);
+    feasible
+        .iter()
+        .enumerate()
+        .map(|(i, (node, usage))| {
+            let mut total = score(spec, node, usage);
+            if max_affinity > 0 {
+                total += 2 * affinity[i] * 100 / max_affinity;
+            }
+            total += 3 * if max_soft > 0 {
+                100 - soft[i] * 100 / max_soft
+            } else {
+                100
+            };
+            (total, -usage.pods, std::cmp::Reverse(node.name_any()))
+        })
+        .max()
+        .map(|(_, _, std::cmp::Reverse(name))| name)
+}
+
 /// Upstream's FitError message: "0/N nodes are available: <histogram>.
 /// preemption: 0/N nodes are available: <histogram>."
 pub fn fit_error(total: usize, rejections: &[Rejection]) -> String {
@@ -525,6 +589,42 @@ mod tests {
                 .reasons,
             [REASON_TOO_MANY_PODS]
         );
+    }
+
+    #[test]
+    fn pick_weighs_preferences_and_soft_taints() {
+        let a = node("a", json!({}));
+        let b = node("b", json!({"metadata": {"labels": {"zone": "b"}}}));
+        let idle = Usage::default();
+        let mut busy = Usage::default();
+        busy.add(&spec(json!({})));
+        let plain = spec(json!({}));
+        assert_eq!(
+            pick(&plain, &[(&a, &busy), (&b, &idle)]).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            pick(&plain, &[(&a, &idle), (&b, &idle)]).as_deref(),
+            Some("a")
+        );
+        let prefers_b = spec(
+            json!({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 10, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]}}
+            ]}}}),
+        );
+        assert_eq!(
+            pick(&prefers_b, &[(&a, &idle), (&b, &busy)]).as_deref(),
+            Some("b")
+        );
+        let soft = node(
+            "a",
+            json!({"spec": {"taints": [{"key": "k", "effect": "PreferNoSchedule"}]}}),
+        );
+        assert_eq!(
+            pick(&plain, &[(&soft, &idle), (&b, &busy)]).as_deref(),
+            Some("b")
+        );
+        assert_eq!(pick(&plain, &[]), None);
     }
 
     #[test]
