@@ -8,6 +8,7 @@
 mod kubelet;
 mod lifecycle;
 mod node;
+mod pod_status;
 
 use std::sync::Arc;
 
