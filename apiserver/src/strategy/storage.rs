@@ -364,6 +364,11 @@ impl Strategy for Pvc {
                     None => m.remove("volumeName"),
                 };
             }
+            // A claim without a class may get one later (upstream
+            // RetroactiveDefaultStorageClass: the binder sets the default).
+            if o.get("storageClassName").is_none_or(Value::is_null) {
+                m.remove("storageClassName");
+            }
             match o.get("volumeAttributesClassName") {
                 Some(v) => m.insert("volumeAttributesClassName".into(), v.clone()),
                 None => m.remove("volumeAttributesClassName"),

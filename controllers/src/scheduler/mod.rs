@@ -1,0 +1,376 @@
+//! `scheduler`: ferrokube's default-scheduler. It binds pending pods
+//! (`spec.nodeName` empty, `schedulerName` default-scheduler, not being
+//! deleted) to the node that passes every filter in [`predicates`] and
+//! scores best (least allocated, preferred node affinity, PreferNoSchedule
+//! taints), through `POST pods/NAME/binding`. Pods whose claims are missing
+//! or not bound yet wait, as upstream's VolumeBinding plugin has them.
+//! Pods that fit nowhere get `PodScheduled=False` (reason `Unschedulable`,
+//! upstream's FitError message) and a `FailedScheduling` event, and are
+//! tried again whenever pods or nodes change, and periodically.
+//!
+//! Each pass works from reflector stores of pods and nodes; pods it has
+//! just bound count on their node ("assumed", as upstream's cache) until
+//! the store shows them bound.
+
+mod predicates;
+pub(crate) mod resources;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::ResourceExt;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::events::{EventType, Recorder};
+use crate::Context;
+use predicates::Usage;
+
+pub const SCHEDULER_NAME: &str = "default-scheduler";
+
+/// Unschedulable pods are tried again at least this often.
+const RETRY: Duration = Duration::from_secs(10);
+/// Changes arriving within this window are handled by one pass.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+/// A repeated FailedScheduling event (same message) at most this often.
+const EVENT_REPEAT: Duration = Duration::from_secs(60);
+
+pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let client = ctx.client.clone();
+    let wake = Arc::new(Notify::new());
+    let (pods, pod_events) = watch::<Pod>(&client, &wake);
+    let (nodes, node_events) = watch::<Node>(&client, &wake);
+    let (claims, claim_events) = watch::<PersistentVolumeClaim>(&client, &wake);
+    let (classes, class_events) = watch::<StorageClass>(&client, &wake);
+    let mut scheduler = Scheduler {
+        client: client.clone(),
+        recorder: ctx.recorder(SCHEDULER_NAME),
+        pods,
+        nodes,
+        claims,
+        classes,
+        assumed: HashMap::new(),
+        unschedulable: HashMap::new(),
+    };
+    let passes = async move {
+        scheduler.pods.wait_until_ready().await?;
+        scheduler.nodes.wait_until_ready().await?;
+        scheduler.claims.wait_until_ready().await?;
+        scheduler.classes.wait_until_ready().await?;
+        loop {
+            scheduler.pass().await;
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(RETRY) => {}
+            }
+            tokio::time::sleep(DEBOUNCE).await;
+        }
+    };
+    tokio::select! {
+        _ = pod_events => anyhow::bail!("pod watch ended"),
+        _ = node_events => anyhow::bail!("node watch ended"),
+        _ = claim_events => anyhow::bail!("claim watch ended"),
+        _ = class_events => anyhow::bail!("storage class watch ended"),
+        r = passes => r,
+    }
+}
+
+/// A reflector store of every `K`, and the future that feeds it (waking
+/// the pass loop on each change).
+fn watch<K>(
+    client: &kube::Client,
+    wake: &Arc<Notify>,
+) -> (Store<K>, impl std::future::Future<Output = ()>)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store::<K>();
+    let wake = wake.clone();
+    let events = reflector::reflector(
+        writer,
+        watcher(Api::<K>::all(client.clone()), watcher::Config::default()).default_backoff(),
+    )
+    .for_each(move |ev| {
+        if ev.is_ok() {
+            wake.notify_one();
+        }
+        futures::future::ready(())
+    });
+    (store, events)
+}
+
+struct Scheduler {
+    client: kube::Client,
+    recorder: Recorder,
+    pods: Store<Pod>,
+    nodes: Store<Node>,
+    claims: Store<PersistentVolumeClaim>,
+    classes: Store<StorageClass>,
+    /// Pods bound by us that the store does not show bound yet: uid -> (node, spec).
+    assumed: HashMap<String, (String, PodSpec)>,
+    /// Pods we found no node for: uid -> (message, when its event was recorded).
+    unschedulable: HashMap<String, (String, Instant)>,
+}
+
+fn is_terminal(pod: &Pod) -> bool {
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+fn bound_node(pod: &Pod) -> Option<&str> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+/// Whether this scheduler should place `pod`.
+fn wants_scheduling(pod: &Pod) -> bool {
+    let Some(spec) = &pod.spec else {
+        return false;
+    };
+    let ours = matches!(
+        spec.scheduler_name.as_deref(),
+        None | Some("") | Some(SCHEDULER_NAME)
+    );
+    ours && bound_node(pod).is_none() && !crate::util::is_deleting(pod) && !is_terminal(pod)
+}
+
+impl Scheduler {
+    async fn pass(&mut self) {
+        let nodes = self.nodes.state();
+        let pods = self.pods.state();
+        let mut usage: HashMap<String, Usage> = HashMap::new();
+        let mut by_uid: HashMap<String, bool> = HashMap::new();
+        for pod in &pods {
+            let uid = pod.uid().unwrap_or_default();
+            by_uid.insert(uid, bound_node(pod).is_some());
+            if let (Some(node), Some(spec)) = (bound_node(pod), &pod.spec) {
+                if !is_terminal(pod) {
+                    usage.entry(node.to_string()).or_default().add(spec);
+                }
+            }
+        }
+        // Assumed pods stay counted until the store shows them bound; pods
+        // gone from the store are forgotten.
+        self.assumed
+            .retain(|uid, _| by_uid.get(uid).is_some_and(|bound| !bound));
+        for (node, spec) in self.assumed.values() {
+            usage.entry(node.clone()).or_default().add(spec);
+        }
+        let mut pending: Vec<&Arc<Pod>> = pods
+            .iter()
+            .filter(|p| wants_scheduling(p))
+            .filter(|p| !self.assumed.contains_key(&p.uid().unwrap_or_default()))
+            .collect();
+        pending.sort_by(|a, b| {
+            let prio = |p: &Pod| p.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
+            prio(b)
+                .cmp(&prio(a))
+                .then_with(|| a.creation_timestamp().cmp(&b.creation_timestamp()))
+                .then_with(|| a.name_any().cmp(&b.name_any()))
+        });
+        let pending_uids: Vec<String> = pending.iter().filter_map(|p| p.uid()).collect();
+        self.unschedulable
+            .retain(|uid, _| pending_uids.contains(uid));
+        for pod in pending {
+            self.schedule_one(pod, &nodes, &mut usage).await;
+        }
+    }
+
+    async fn schedule_one(
+        &mut self,
+        pod: &Pod,
+        nodes: &[Arc<Node>],
+        usage: &mut HashMap<String, Usage>,
+    ) {
+        let Some(spec) = &pod.spec else { return };
+        if let Some(reason) = self.unready_claims(pod) {
+            let message = predicates::prefilter_error(nodes.len(), &reason);
+            self.mark_unschedulable(pod, &message).await;
+            return;
+        }
+        let empty = Usage::default();
+        let mut rejections = Vec::new();
+        let mut feasible: Vec<(&Node, &Usage)> = Vec::new();
+        for node in nodes {
+            let u = usage.get(&node.name_any()).unwrap_or(&empty);
+            match predicates::filter(spec, node, u) {
+                Ok(()) => feasible.push((node.as_ref(), u)),
+                Err(r) => rejections.push(r),
+            }
+        }
+        match predicates::pick(spec, &feasible) {
+            Some(node) => {
+                if self.bind(pod, &node).await {
+                    usage.entry(node.clone()).or_default().add(spec);
+                    let uid = pod.uid().unwrap_or_default();
+                    self.unschedulable.remove(&uid);
+                    self.assumed.insert(uid, (node, spec.clone()));
+                }
+            }
+            None => {
+                let message = predicates::fit_error(nodes.len(), &rejections);
+                self.mark_unschedulable(pod, &message).await;
+            }
+        }
+    }
+
+    /// Why the pod's claims keep it from any node (upstream VolumeBinding
+    /// PreFilter): a claim missing, or unbound while its class binds at
+    /// once (WaitForFirstConsumer claims are bound after scheduling).
+    fn unready_claims(&self, pod: &Pod) -> Option<String> {
+        let ns = pod.namespace().unwrap_or_default();
+        let volumes = pod.spec.as_ref()?.volumes.as_ref()?;
+        let mut unbound = false;
+        for v in volumes {
+            let Some(source) = &v.persistent_volume_claim else {
+                continue;
+            };
+            let key = ObjectRef::<PersistentVolumeClaim>::new(&source.claim_name).within(&ns);
+            let Some(claim) = self.claims.get(&key) else {
+                return Some(format!(
+                    "persistentvolumeclaim \"{}\" not found",
+                    source.claim_name
+                ));
+            };
+            if claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound") {
+                continue;
+            }
+            let class = claim
+                .spec
+                .as_ref()
+                .and_then(|s| s.storage_class_name.clone())
+                .unwrap_or_default();
+            let waits = self
+                .classes
+                .get(&ObjectRef::new(&class))
+                .and_then(|c| c.volume_binding_mode.clone())
+                .as_deref()
+                == Some("WaitForFirstConsumer");
+            if !waits {
+                unbound = true;
+            }
+        }
+        unbound.then(|| "pod has unbound immediate PersistentVolumeClaims".to_string())
+    }
+
+    /// POST the binding; true when the pod is now ours on `node`.
+    async fn bind(&self, pod: &Pod, node: &str) -> bool {
+        let ns = pod.namespace().unwrap_or_default();
+        let name = pod.name_any();
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let binding = json!({
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": ns, "uid": pod.uid()},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        });
+        match api
+            .create_subresource::<_, serde_json::Value>(
+                "binding",
+                &name,
+                &PostParams::default(),
+                &binding,
+            )
+            .await
+        {
+            Ok(_) => {
+                tracing::debug!(pod = %format!("{ns}/{name}"), node, "bound");
+                self.recorder
+                    .publish(
+                        pod,
+                        EventType::Normal,
+                        "Scheduled",
+                        &format!("Successfully assigned {ns}/{name} to {node}"),
+                    )
+                    .await;
+                true
+            }
+            Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {
+                tracing::debug!(pod = %format!("{ns}/{name}"), error = %e, "binding refused");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "binding failed");
+                false
+            }
+        }
+    }
+
+    /// PodScheduled=False/Unschedulable with `message`, and a
+    /// FailedScheduling event (not repeated more often than EVENT_REPEAT).
+    async fn mark_unschedulable(&mut self, pod: &Pod, message: &str) {
+        let uid = pod.uid().unwrap_or_default();
+        let conditions = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
+        let current = conditions.iter().find(|c| c.type_ == "PodScheduled");
+        let same = current.is_some_and(|c| {
+            c.status == "False"
+                && c.reason.as_deref() == Some("Unschedulable")
+                && c.message.as_deref() == Some(message)
+        });
+        if !same {
+            let transition = match current {
+                Some(c) if c.status == "False" => c.last_transition_time.clone(),
+                _ => None,
+            }
+            .unwrap_or_else(crate::util::now);
+            let mut list: Vec<serde_json::Value> = conditions
+                .iter()
+                .filter(|c| c.type_ != "PodScheduled")
+                .filter_map(|c| serde_json::to_value(c).ok())
+                .collect();
+            list.push(json!({
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": null,
+                "lastTransitionTime": transition,
+                "reason": "Unschedulable",
+                "message": message,
+            }));
+            let api: Api<Pod> =
+                Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+            let patch = json!({"status": {"conditions": list}});
+            if let Err(e) = api
+                .patch_status(
+                    &pod.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+            {
+                tracing::debug!(pod = %pod.name_any(), error = %e, "cannot mark unschedulable");
+            }
+        }
+        let due = match self.unschedulable.get(&uid) {
+            Some((m, at)) => m != message || at.elapsed() >= EVENT_REPEAT,
+            None => true,
+        };
+        if due {
+            self.recorder
+                .publish(pod, EventType::Warning, "FailedScheduling", message)
+                .await;
+            self.unschedulable
+                .insert(uid, (message.to_string(), Instant::now()));
+        }
+    }
+}
