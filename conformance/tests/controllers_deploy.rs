@@ -188,7 +188,7 @@ async fn replica_sets(s: &Arc<Server>, name: &str) -> Vec<Value> {
         .into_iter()
         .filter(|rs| rs["metadata"]["ownerReferences"][0]["name"] == name)
         .collect();
-    items.sort_by_key(|rs| revision(rs));
+    items.sort_by_key(revision);
     items
 }
 
@@ -666,6 +666,83 @@ async fn old_replica_sets_beyond_the_history_limit_are_deleted() {
     .await;
     assert_eq!(revision(&rss[0]), 3);
     assert_eq!(revision(&rss[1]), 4);
+    kubelet.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_fails_past_the_progress_deadline_then_recovers() {
+    let s = Arc::new(start());
+    // No kubelet yet: the pods never become ready.
+    let mut manifest: Value =
+        serde_json::from_str(&deployment("slow", 2, "nginx:1.27", rolling())).expect("json");
+    manifest["spec"]["progressDeadlineSeconds"] = json!(2);
+    kubectl_stdin(&s, &["apply", "-f", "-"], manifest.to_string()).await;
+    let out = {
+        let s = s.clone();
+        tokio::task::spawn_blocking(move || {
+            s.kubectl(&["rollout", "status", "deployment/slow", "--timeout=60s"])
+        })
+        .await
+        .expect("kubectl task")
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("deployment \"slow\" exceeded its progress deadline"),
+        "{err}"
+    );
+    let d = get_json(&s, &["deployment", "slow"]).await;
+    let available = condition(&d, "Available");
+    assert_eq!(available["status"], "False");
+    assert_eq!(available["reason"], "MinimumReplicasUnavailable");
+    assert_eq!(
+        available["message"],
+        "Deployment does not have minimum availability."
+    );
+    let progressing = condition(&d, "Progressing");
+    assert_eq!(progressing["status"], "False");
+    assert_eq!(progressing["reason"], "ProgressDeadlineExceeded");
+    let rs = &replica_sets(&s, "slow").await[0];
+    assert_eq!(
+        progressing["message"],
+        format!(
+            "ReplicaSet {} has timed out progressing.",
+            rs["metadata"]["name"]
+        )
+    );
+    assert_eq!(d["status"]["unavailableReplicas"], 2);
+
+    // Pods come up: the rollout completes after all.
+    let kubelet = fake_kubelet(&s).await;
+    rollout_status(&s, "slow").await;
+    let d = get_json(&s, &["deployment", "slow"]).await;
+    assert_eq!(
+        condition(&d, "Progressing")["reason"],
+        "NewReplicaSetAvailable"
+    );
+    assert_eq!(condition(&d, "Available")["status"], "True");
+    kubelet.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_ready_seconds_delays_availability() {
+    let s = Arc::new(start());
+    let kubelet = fake_kubelet(&s).await;
+    let mut manifest: Value =
+        serde_json::from_str(&deployment("patient", 2, "nginx:1.27", rolling())).expect("json");
+    manifest["spec"]["minReadySeconds"] = json!(1);
+    kubectl_stdin(&s, &["apply", "-f", "-"], manifest.to_string()).await;
+    // Pods are marked ready once and never touched again: only the
+    // controllers' own look after minReadySeconds makes them available.
+    rollout_status(&s, "patient").await;
+    let rs = &replica_sets(&s, "patient").await[0];
+    assert_eq!(rs["spec"]["minReadySeconds"], 1);
+    let name = rs["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let rs = get_json(&s, &["rs", &name]).await;
+    assert_eq!(rs["status"]["availableReplicas"], 2, "{rs:#}");
     kubelet.abort();
 }
 

@@ -300,7 +300,7 @@ impl Run<'_> {
     /// and annotations up to date.
     async fn new_and_old(
         &mut self,
-        rss: &mut Vec<ReplicaSet>,
+        rss: &mut [ReplicaSet],
         create: bool,
     ) -> Result<(Option<ReplicaSet>, Vec<ReplicaSet>), Error> {
         rss.sort_by(oldest_first);
@@ -316,7 +316,7 @@ impl Run<'_> {
                 .and_then(|s| s.template.as_ref())
                 .is_some_and(|t| history::equal_ignore_hash(t, &template))
         });
-        let mut old = rss.clone();
+        let mut old = rss.to_vec();
         let existing = found.map(|i| old.remove(i));
         let new_revision = history::max_revision(&old) + 1;
         let new = match existing {
