@@ -550,6 +550,68 @@ async fn paused_deployment_scales_but_does_not_roll_out() {
     kubelet.abort();
 }
 
+/// Spec sizes of deployment `name`'s ReplicaSets, oldest revision first.
+async fn sizes(s: &Arc<Server>, name: &str) -> Vec<i64> {
+    replica_sets(s, name)
+        .await
+        .iter()
+        .map(spec_replicas)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resizing_mid_rollout_scales_replica_sets_proportionally() {
+    let s = Arc::new(start());
+    let kubelet = fake_kubelet(&s).await;
+    let strategy =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}});
+    kubectl_stdin(
+        &s,
+        &["apply", "-f", "-"],
+        deployment("prop", 10, "nginx:1.27", strategy),
+    )
+    .await;
+    rollout_status(&s, "prop").await;
+    // New pods never become ready now: the rollout stops part-way, with
+    // 10 + 3 pods at most and 10 - 2 available at least.
+    kubelet.abort();
+    kubectl(&s, &["set", "image", "deployment/prop", "main=nginx:1.28"]).await;
+    eventually("the rollout stuck at old 8, new 5", || async {
+        let got = sizes(&s, "prop").await;
+        if got == [8, 5] {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
+    // 20 replicas: 23 allowed, shared out as 8/13 and 5/13 of it.
+    kubectl(&s, &["scale", "deployment/prop", "--replicas=20"]).await;
+    eventually("proportional sizes 14 and 9", || async {
+        let got = sizes(&s, "prop").await;
+        if got == [14, 9] {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
+    let rss = replica_sets(&s, "prop").await;
+    for rs in &rss {
+        let a = &rs["metadata"]["annotations"];
+        assert_eq!(
+            a["deployment.kubernetes.io/desired-replicas"], "20",
+            "{rs:#}"
+        );
+        assert_eq!(a["deployment.kubernetes.io/max-replicas"], "23", "{rs:#}");
+    }
+    // Pods come up again: the rollout completes at 20.
+    let kubelet = fake_kubelet(&s).await;
+    rollout_status(&s, "prop").await;
+    assert_eq!(sizes(&s, "prop").await, [0, 20]);
+    kubelet.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recreate_removes_old_pods_before_creating_new_ones() {
     let s = Arc::new(start());

@@ -611,8 +611,9 @@ impl Run<'_> {
         if !rolling::is_rolling(&self.d) {
             return Ok(());
         }
-        // Proportional scaling over every active ReplicaSet.
-        let allowed = desired + rolling::max_surge(&self.d);
+        // Proportional scaling over every active ReplicaSet: largest first,
+        // newer first when growing, older first when shrinking.
+        let surge = rolling::max_surge(&self.d);
         let mut sets: Vec<&mut ReplicaSet> =
             old.iter_mut().filter(|rs| replicas_of(rs) > 0).collect();
         if let Some(rs) = new {
@@ -621,8 +622,28 @@ impl Run<'_> {
             }
         }
         let current: i32 = sets.iter().map(|rs| replicas_of(rs)).sum();
-        let sizes: Vec<i32> = sets.iter().map(|rs| replicas_of(rs)).collect();
-        let targets = proportional(&sizes, allowed - current);
+        let allowed = if desired > 0 { desired + surge } else { 0 };
+        let growing = allowed > current;
+        sets.sort_by(|a, b| {
+            let by_age = oldest_first(a, b);
+            replicas_of(b).cmp(&replicas_of(a)).then(if growing {
+                by_age.reverse()
+            } else {
+                by_age
+            })
+        });
+        let shares: Vec<rolling::Share> = sets
+            .iter()
+            .map(|rs| rolling::Share {
+                replicas: replicas_of(rs),
+                max_before: rs
+                    .annotations()
+                    .get(history::MAX_REPLICAS)
+                    .and_then(|v| v.parse().ok()),
+            })
+            .collect();
+        let observed = self.d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        let targets = rolling::proportional_sizes(&shares, desired, surge, observed);
         for (rs, target) in sets.into_iter().zip(targets) {
             self.scale_rs(rs, target).await?;
         }
@@ -644,35 +665,6 @@ impl Run<'_> {
         }
         Ok(())
     }
-}
-
-/// Share `delta` replicas out over ReplicaSets of the given sizes in
-/// proportion to them (the largest first); what rounding leaves over goes
-/// to the first (largest) one. Never below zero.
-fn proportional(sizes: &[i32], delta: i32) -> Vec<i32> {
-    let total: i64 = sizes.iter().map(|s| i64::from(*s)).sum();
-    if delta == 0 || total == 0 {
-        return sizes.to_vec();
-    }
-    let mut order: Vec<usize> = (0..sizes.len()).collect();
-    order.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]));
-    let mut out = sizes.to_vec();
-    let mut added = 0i64;
-    for &i in &order {
-        let share = i64::from(sizes[i]) * i64::from(delta) / total;
-        let share = if delta > 0 {
-            share.min(i64::from(delta) - added)
-        } else {
-            share.max(i64::from(delta) - added)
-        };
-        out[i] = (i64::from(sizes[i]) + share).max(0) as i32;
-        added += share;
-    }
-    if let Some(&first) = order.first() {
-        let left = i64::from(delta) - added;
-        out[first] = (i64::from(out[first]) + left).max(0) as i32;
-    }
-    out
 }
 
 async fn patch_owners(
@@ -708,14 +700,4 @@ fn api_message(e: &kube::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proportional_scaling_keeps_the_total() {
-        assert_eq!(proportional(&[6, 4], 5), vec![9, 6]);
-        assert_eq!(proportional(&[6, 4], -5), vec![3, 2]);
-        assert_eq!(proportional(&[1, 1, 1], 1), vec![2, 1, 1]);
-        assert_eq!(proportional(&[3], 0), vec![3]);
-        let out = proportional(&[7, 3, 1], 4);
-        assert_eq!(out.iter().sum::<i32>(), 15);
-    }
 }

@@ -100,6 +100,69 @@ pub fn new_rs_replicas(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet) ->
     new_now + up.max(0)
 }
 
+/// An active ReplicaSet as proportional scaling sees it: its size and the
+/// Deployment's max-replicas it was last sized for.
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    pub replicas: i32,
+    pub max_before: Option<i32>,
+}
+
+/// Upstream's proportional scaling of a Deployment resized mid-rollout:
+/// each ReplicaSet (in the order given, the largest first) grows or shrinks
+/// by its share of the change, scaled from the max-replicas it was sized
+/// for to the new desired + maxSurge; what rounding leaves over goes to the
+/// first one. Returns the new sizes in the same order.
+pub fn proportional_sizes(shares: &[Share], desired: i32, surge: i32, observed: i32) -> Vec<i32> {
+    let allowed = if desired > 0 { desired + surge } else { 0 };
+    let current: i32 = shares.iter().map(|s| s.replicas).sum();
+    let to_add = allowed - current;
+    let mut sizes: Vec<i32> = shares.iter().map(|s| s.replicas).collect();
+    if to_add == 0 {
+        return sizes;
+    }
+    let mut added = 0;
+    for (size, share) in sizes.iter_mut().zip(shares) {
+        let p = proportion(share, desired, desired + surge, observed, to_add, added);
+        *size += p;
+        added += p;
+    }
+    if let Some(first) = sizes.first_mut() {
+        *first = (*first + to_add - added).max(0);
+    }
+    sizes
+}
+
+fn proportion(
+    s: &Share,
+    desired: i32,
+    max_now: i32,
+    observed: i32,
+    to_add: i32,
+    added: i32,
+) -> i32 {
+    if s.replicas == 0 || to_add == added {
+        return 0;
+    }
+    let fraction = if desired == 0 {
+        -s.replicas
+    } else {
+        let before = s.max_before.filter(|m| *m != 0).unwrap_or(observed);
+        if before == 0 {
+            0
+        } else {
+            let scaled = f64::from(s.replicas) * f64::from(max_now) / f64::from(before);
+            scaled.round() as i32 - s.replicas
+        }
+    };
+    let allowed = to_add - added;
+    if to_add > 0 {
+        fraction.min(allowed)
+    } else {
+        fraction.max(allowed)
+    }
+}
+
 impl Run<'_> {
     pub(super) async fn rollout_rolling(
         &mut self,
@@ -225,6 +288,38 @@ mod tests {
             resolve_fenceposts(Some(&zero), Some(&pct("50%")), 5),
             Ok((0, 2))
         );
+    }
+
+    fn share(replicas: i32, max_before: i32) -> Share {
+        Share {
+            replicas,
+            max_before: Some(max_before),
+        }
+    }
+
+    #[test]
+    fn proportional_scaling_follows_the_max_replicas_annotation() {
+        // 10 -> 20 replicas mid-rollout (maxSurge 25%): old 8 and new 5
+        // were sized for 13; now 25 are allowed.
+        let sizes = proportional_sizes(&[share(8, 13), share(5, 13)], 20, 5, 13);
+        assert_eq!(sizes, vec![15, 10]);
+        // And back down to 10 (13 allowed).
+        let sizes = proportional_sizes(&[share(15, 25), share(10, 25)], 10, 3, 25);
+        assert_eq!(sizes, vec![8, 5]);
+        // Shrinking both evenly to desired + surge.
+        let sizes = proportional_sizes(&[share(5, 10), share(5, 10)], 3, 1, 10);
+        assert_eq!(sizes, vec![2, 2]);
+        // To zero: everything goes.
+        assert_eq!(
+            proportional_sizes(&[share(3, 4), share(1, 4)], 0, 0, 4),
+            vec![0, 0]
+        );
+        // No annotation: the observed size stands in.
+        let none = Share {
+            replicas: 4,
+            max_before: None,
+        };
+        assert_eq!(proportional_sizes(&[none], 8, 2, 4), vec![10]);
     }
 
     fn rs(replicas: i32) -> ReplicaSet {
