@@ -697,7 +697,3 @@ fn api_message(e: &kube::Error) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-}
