@@ -236,8 +236,18 @@ fn spec_replicas(obj: &Value) -> i64 {
     obj["spec"]["replicas"].as_i64().unwrap_or(-1)
 }
 
-fn events_text(s: &Server) -> String {
-    s.kubectl_ok(&["get", "events", "-o", "json"])
+/// Wait until the namespace's events (as JSON text) contain every string.
+async fn wait_events(s: &Arc<Server>, wanted: &[&str]) {
+    eventually("events", || async {
+        let text = kubectl(s, &["get", "events", "-o", "json"]).await;
+        let missing: Vec<&&str> = wanted.iter().filter(|w| !text.contains(**w)).collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("missing {missing:?} in {text}"))
+        }
+    })
+    .await
 }
 
 // ---- Deployment ----------------------------------------------------------------
@@ -351,23 +361,19 @@ async fn deployment_rolls_out_and_scales() {
     let rss = replica_sets(&s, "web").await;
     assert_eq!(spec_replicas(&rss[0]), 2);
 
-    let events = events_text(&s);
-    assert!(
-        events.contains(&format!("Scaled up replica set web-{hash} from 0 to 3")),
-        "{events}"
-    );
-    assert!(
-        events.contains(&format!("Scaled up replica set web-{hash} from 3 to 5")),
-        "{events}"
-    );
-    assert!(
-        events.contains(&format!("Scaled down replica set web-{hash} from 5 to 2")),
-        "{events}"
-    );
-    assert!(events.contains("\"SuccessfulCreate\""), "{events}");
-    assert!(events.contains("\"SuccessfulDelete\""), "{events}");
-    assert!(events.contains("deployment-controller"), "{events}");
-    assert!(events.contains("replicaset-controller"), "{events}");
+    wait_events(
+        &s,
+        &[
+            &format!("Scaled up replica set web-{hash} from 0 to 3"),
+            &format!("Scaled up replica set web-{hash} from 3 to 5"),
+            &format!("Scaled down replica set web-{hash} from 5 to 2"),
+            "\"SuccessfulCreate\"",
+            "\"SuccessfulDelete\"",
+            "deployment-controller",
+            "replicaset-controller",
+        ],
+    )
+    .await;
     kubelet.abort();
 }
 
@@ -808,6 +814,49 @@ async fn min_ready_seconds_delays_availability() {
     kubelet.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_adopts_a_matching_orphan_replica_set() {
+    let s = Arc::new(start());
+    let kubelet = fake_kubelet(&s).await;
+    // A hand-made ReplicaSet with the template the Deployment will have.
+    let rs = json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "adopt-by-hand", "labels": {"app": "adopt"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "adopt"}},
+            "template": {
+                "metadata": {"labels": {"app": "adopt"}},
+                "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]}
+            }
+        }
+    });
+    kubectl_stdin(&s, &["apply", "-f", "-"], rs.to_string()).await;
+    wait_pods(&s, "adopt", 1).await;
+    kubectl_stdin(
+        &s,
+        &["apply", "-f", "-"],
+        deployment("adopt", 2, "nginx:1.27", rolling()),
+    )
+    .await;
+    rollout_status(&s, "adopt").await;
+    // Adopted and used as the Deployment's current ReplicaSet: no other one.
+    let d = get_json(&s, &["deployment", "adopt"]).await;
+    let rss = replica_sets(&s, "adopt").await;
+    assert_eq!(rss.len(), 1, "{rss:#?}");
+    let rs = &rss[0];
+    assert_eq!(rs["metadata"]["name"], "adopt-by-hand");
+    assert_eq!(
+        rs["metadata"]["ownerReferences"][0]["uid"],
+        d["metadata"]["uid"]
+    );
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["controller"], true);
+    assert_eq!(revision(rs), 1);
+    assert_eq!(spec_replicas(rs), 2);
+    wait_pods(&s, "adopt", 2).await;
+    kubelet.abort();
+}
+
 // ---- ReplicaSet ----------------------------------------------------------------
 
 fn replica_set(name: &str, replicas: i32) -> String {
@@ -945,8 +994,6 @@ async fn replica_set_adopts_releases_and_deletes_surplus_pods() {
     // The released pod is left alone.
     let hand = get_json(&s, &["pod", "hand"]).await;
     assert!(hand["metadata"]["deletionTimestamp"].is_null());
-    let events = events_text(&s);
-    assert!(events.contains("Created pod: solo-"), "{events}");
-    assert!(events.contains("Deleted pod: solo-"), "{events}");
+    wait_events(&s, &["Created pod: solo-", "Deleted pod: solo-"]).await;
     kubelet.abort();
 }
