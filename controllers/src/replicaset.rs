@@ -713,6 +713,48 @@ mod tests {
         assert!(!selector_matches(&sel, &BTreeMap::new()));
     }
 
+    #[test]
+    fn create_errors_show_as_a_replica_failure_condition_until_they_stop() {
+        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "r", "generation": 2},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "r"}},
+                     "template": {"metadata": {"labels": {"app": "r", "tier": "t"}}}}
+        }))
+        .expect("rs");
+        let mut p = pod("p", "n", "Running", true, 5);
+        p.metadata.labels = Some([("app".to_string(), "r".to_string())].into());
+        let failing = compute_status(
+            &rs,
+            std::slice::from_ref(&p),
+            Some("quota exceeded"),
+            Ordering::Less,
+        );
+        let cond = &failing.conditions.as_ref().expect("conditions")[0];
+        assert_eq!(cond.type_, "ReplicaFailure");
+        assert_eq!(cond.status, "True");
+        assert_eq!(cond.reason.as_deref(), Some("FailedCreate"));
+        assert_eq!(cond.message.as_deref(), Some("quota exceeded"));
+        assert_eq!(
+            (failing.replicas, failing.ready, failing.fully_labeled),
+            (1, 1, 0)
+        );
+        assert_eq!(failing.observed_generation, 2);
+
+        let mut rs = rs;
+        rs.status = Some(k8s_openapi::api::apps::v1::ReplicaSetStatus {
+            conditions: failing.conditions.clone(),
+            ..Default::default()
+        });
+        let healed = compute_status(&rs, &[p], None, Ordering::Equal);
+        assert!(healed.conditions.is_none());
+        assert!(status_changed(&rs, &healed));
+        // `null` removes the conditions in a merge patch.
+        assert_eq!(
+            serde_json::to_value(&healed).expect("json")["conditions"],
+            serde_json::Value::Null
+        );
+    }
+
     #[tokio::test]
     async fn slow_start_stops_after_the_first_failing_batch() {
         let calls = std::sync::atomic::AtomicUsize::new(0);
