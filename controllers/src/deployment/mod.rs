@@ -115,7 +115,19 @@ fn deployments_for_rs(all: &[Arc<Deployment>], rs: &ReplicaSet) -> Vec<ObjectRef
 
 fn error_policy(_d: Arc<Deployment>, err: &Error, _state: Arc<State>) -> Action {
     tracing::debug!(error = %err, "deployment sync failed; retrying");
+    if is_conflict(err) {
+        // Someone wrote the object meanwhile: read it again soon.
+        return Action::requeue(Duration::from_millis(100));
+    }
     Action::requeue(Duration::from_secs(1))
+}
+
+fn is_conflict(err: &Error) -> bool {
+    use std::error::Error as _;
+    matches!(err.source(), Some(e) if matches!(
+        e.downcast_ref::<kube::Error>(),
+        Some(kube::Error::Api(s)) if s.code == 409
+    ))
 }
 
 // ---- small accessors -----------------------------------------------------------
@@ -340,7 +352,7 @@ impl Run<'_> {
             if let Some(spec) = rs.spec.as_mut() {
                 spec.min_ready_seconds = min_ready;
             }
-            return self.replace_rs(&rs).await;
+            return self.write_rs(&rs).await;
         }
         let revision = rs
             .annotations()
@@ -514,10 +526,22 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn replace_rs(&self, rs: &ReplicaSet) -> Result<ReplicaSet, Error> {
+    /// Write what this controller owns on a ReplicaSet: its annotations,
+    /// `spec.replicas` and `spec.minReadySeconds`. A merge patch guarded by
+    /// the uid only, so that the ReplicaSet controller's status writes do not
+    /// make it conflict.
+    async fn write_rs(&self, rs: &ReplicaSet) -> Result<ReplicaSet, Error> {
         let name = rs.name_any();
+        let spec = rs.spec.as_ref();
+        let patch = json!({
+            "metadata": {"uid": rs.uid(), "annotations": rs.annotations()},
+            "spec": {
+                "replicas": spec.and_then(|s| s.replicas),
+                "minReadySeconds": spec.and_then(|s| s.min_ready_seconds),
+            }
+        });
         self.rs_api()
-            .replace(&name, &PostParams::default(), rs)
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| Error::UpdateReplicaSet(name, e))
     }
@@ -539,7 +563,7 @@ impl Run<'_> {
         if let Some(s) = copy.spec.as_mut() {
             s.replicas = Some(size);
         }
-        *rs = self.replace_rs(&copy).await?;
+        *rs = self.write_rs(&copy).await?;
         if from != size {
             let direction = if from < size { "up" } else { "down" };
             let msg = format!(
@@ -696,4 +720,3 @@ fn api_message(e: &kube::Error) -> String {
         other => other.to_string(),
     }
 }
-
