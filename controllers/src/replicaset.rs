@@ -107,6 +107,12 @@ fn replica_sets_for_pod(all: &[Arc<ReplicaSet>], pod: &Pod) -> Vec<ObjectRef<Rep
 
 fn error_policy(_rs: Arc<ReplicaSet>, err: &Error, _state: Arc<State>) -> Action {
     tracing::debug!(error = %err, "replicaset sync failed; retrying");
+    if let Error::ClaimPod(_, kube::Error::Api(s)) = err {
+        if s.code == 409 {
+            // The pod changed under us: read it again soon.
+            return Action::requeue(Duration::from_millis(100));
+        }
+    }
     Action::requeue(Duration::from_secs(2))
 }
 
