@@ -571,7 +571,7 @@ async fn suspend_stops_pods_and_resume_runs_them() {
     )
     .await
     .expect("suspend");
-    let job = wait_condition(&client, "pause", "Suspended").await;
+    wait_condition(&client, "pause", "Suspended").await;
     eventually("the suspended job's pods to be gone", || async {
         job_pods(&client, "pause").await.is_empty().then_some(())
     })
@@ -583,7 +583,6 @@ async fn suspend_stops_pods_and_resume_runs_them() {
     .await;
     let st = status(&job);
     assert!(st.get("failed").is_none(), "suspension is no failure: {st}");
-    let _ = job;
 }
 
 // ---- CronJob -----------------------------------------------------------------------

@@ -14,16 +14,16 @@ use std::time::Duration;
 use futures::StreamExt;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams, PropagationPolicy};
 use kube::runtime::controller::Action;
 use kube::runtime::{watcher, Controller};
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 
 use crate::events::{EventType, Recorder};
-use crate::util::{controller_ref, is_controlled_by, now};
+use crate::util::{controller_ref, is_controlled_by, is_deleting, now};
 use crate::Context;
 use policy::Start;
 use schedule::Schedule;
@@ -270,7 +270,7 @@ impl Sync<'_> {
                 owner_references: Some(vec![controller_ref(self.cj)]),
                 ..ObjectMeta::default()
             },
-            spec: Some(template.spec.clone().unwrap_or_else(JobSpec::default)),
+            spec: Some(template.spec.clone().unwrap_or_default()),
             status: None,
         }
     }
@@ -382,7 +382,7 @@ async fn reconcile(cj: Arc<CronJob>, state: Arc<State>) -> Result<Action, Error>
 /// come back.
 async fn schedule_step(sync: &mut Sync<'_>) -> Result<Action, Error> {
     let cj = sync.cj;
-    if cj.meta().deletion_timestamp.is_some() {
+    if is_deleting(cj) {
         return Ok(Action::await_change());
     }
     let tz = match sync.spec.time_zone.as_deref() {

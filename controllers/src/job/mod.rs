@@ -28,7 +28,7 @@ use kube::runtime::{watcher, Controller, WatchStreamExt};
 use kube::ResourceExt;
 
 use crate::events::Recorder;
-use crate::util::{controller_of, now};
+use crate::util::{controller_of, is_deleting, now};
 use crate::Context;
 
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,7 @@ async fn after_finished(job: &Job, state: &State) -> Result<Action, Error> {
     let Some(ttl) = job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished) else {
         return Ok(Action::await_change());
     };
-    if job.metadata.deletion_timestamp.is_some() {
+    if is_deleting(job) {
         return Ok(Action::await_change());
     }
     let Some(expire) = expiry(job, ttl) else {
