@@ -423,6 +423,45 @@ async fn failing_pods_exhaust_the_backoff_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_running_pod_is_counted_as_failed_and_replaced() {
+    let s = start();
+    let client = s.client().await;
+    let _kubelet = FakeKubelet::start(client.clone());
+    create_job(
+        &client,
+        &job_json(
+            "victim",
+            json!({"completions": 1}),
+            json!({"ferrokube.io/run-seconds": "600"}),
+        ),
+    )
+    .await;
+    let first = eventually("a running pod", || async {
+        let pods = job_pods(&client, "victim").await;
+        pods.into_iter()
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+    })
+    .await;
+    // The tracking finalizer keeps the deleted pod until the Job counted it.
+    assert!(first
+        .finalizers()
+        .iter()
+        .any(|f| f == "batch.kubernetes.io/job-tracking"));
+    s.kubectl_ok(&["delete", "pod", &first.name_any(), "--wait=false"]);
+    let job = eventually("the deleted pod counted as failed", || async {
+        let job = get_job(&client, "victim").await?;
+        (status(&job)["failed"] == 1 && status(&job)["active"] == 1).then_some(job)
+    })
+    .await;
+    assert_eq!(status(&job)["uncountedTerminatedPods"], json!({}));
+    eventually("the deleted pod gone and a replacement created", || async {
+        let pods = job_pods(&client, "victim").await;
+        (pods.len() == 1 && pods[0].uid() != first.uid()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexed_job_completes_every_index() {
     let s = start();
     let client = s.client().await;

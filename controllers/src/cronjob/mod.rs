@@ -32,6 +32,8 @@ const SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timesta
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("reading the cronjob: {0}")]
+    GetCronJob(#[source] kube::Error),
     #[error("listing jobs: {0}")]
     ListJobs(#[source] kube::Error),
     #[error("creating job {1}: {0}")]
@@ -345,8 +347,19 @@ impl Sync<'_> {
     }
 }
 
-async fn reconcile(cj: Arc<CronJob>, state: Arc<State>) -> Result<Action, Error> {
-    let ns = cj.namespace().unwrap_or_default();
+async fn reconcile(cached: Arc<CronJob>, state: Arc<State>) -> Result<Action, Error> {
+    let ns = cached.namespace().unwrap_or_default();
+    // The stored CronJob, not the cache: a lagging lastScheduleTime would
+    // start the same run twice.
+    let cjs: Api<CronJob> = Api::namespaced(state.client.clone(), &ns);
+    let cj = match cjs
+        .get_opt(&cached.name_any())
+        .await
+        .map_err(Error::GetCronJob)?
+    {
+        Some(cj) if cj.uid() == cached.uid() => cj,
+        _ => return Ok(Action::await_change()),
+    };
     let jobs_api: Api<Job> = Api::namespaced(state.client.clone(), &ns);
     let uid = cj.uid().unwrap_or_default();
     let jobs: Vec<Job> = jobs_api
@@ -367,11 +380,10 @@ async fn reconcile(cj: Arc<CronJob>, state: Arc<State>) -> Result<Action, Error>
     sync.observe_jobs(&jobs).await?;
     let action = schedule_step(&mut sync).await?;
     sync.cleanup_history(&jobs).await?;
-    if cj.status.as_ref() != Some(&sync.status) {
-        let mut updated = (*cj).clone();
+    if cj.status.clone().unwrap_or_default() != sync.status {
+        let mut updated = cj.clone();
         updated.status = Some(sync.status);
-        Api::<CronJob>::namespaced(state.client.clone(), &ns)
-            .replace_status(&cj.name_any(), &PostParams::default(), &updated)
+        cjs.replace_status(&cj.name_any(), &PostParams::default(), &updated)
             .await
             .map_err(Error::UpdateStatus)?;
     }

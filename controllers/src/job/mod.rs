@@ -33,6 +33,8 @@ use crate::Context;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("reading the job: {0}")]
+    GetJob(#[source] kube::Error),
     #[error("listing pods: {0}")]
     ListPods(#[source] kube::Error),
     #[error("creating pods: {0}")]
@@ -87,8 +89,19 @@ fn terminal_condition(job: &Job) -> Option<&k8s_openapi::api::batch::v1::JobCond
         .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
 }
 
-async fn reconcile(job: Arc<Job>, state: Arc<State>) -> Result<Action, Error> {
-    let ns = job.namespace().unwrap_or_default();
+async fn reconcile(cached: Arc<Job>, state: Arc<State>) -> Result<Action, Error> {
+    let ns = cached.namespace().unwrap_or_default();
+    // Decide from the stored Job, not the cache: a cached status that lags
+    // our own last write would undercount and create pods twice.
+    let jobs: Api<Job> = Api::namespaced(state.client.clone(), &ns);
+    let job = match jobs
+        .get_opt(&cached.name_any())
+        .await
+        .map_err(Error::GetJob)?
+    {
+        Some(job) if job.uid() == cached.uid() => job,
+        _ => return Ok(Action::await_change()),
+    };
     let uid = job.uid().unwrap_or_default();
     let pods_api: Api<Pod> = Api::namespaced(state.client.clone(), &ns);
     let Some(selector) = job.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
