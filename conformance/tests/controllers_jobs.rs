@@ -462,6 +462,37 @@ async fn a_deleted_running_pod_is_counted_as_failed_and_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_failure_policy_fails_the_job_at_once() {
+    let s = start();
+    let client = s.client().await;
+    let _kubelet = FakeKubelet::start(client.clone());
+    let policy = json!({"rules": [
+        {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}
+    ]});
+    create_job(
+        &client,
+        &job_json(
+            "fatal",
+            json!({"backoffLimit": 6, "podFailurePolicy": policy}),
+            json!({"ferrokube.io/exit-code": "42"}),
+        ),
+    )
+    .await;
+    let job = wait_condition(&client, "fatal", "Failed").await;
+    let pod = job_pods(&client, "fatal").await.pop().expect("the pod");
+    let failed = condition(&job, "Failed").expect("Failed");
+    assert_eq!(failed.1, "PodFailurePolicy");
+    assert_eq!(
+        failed.2,
+        format!(
+            "Container main for pod default/{} failed with exit code 42 matching FailJob rule at index 0",
+            pod.name_any()
+        )
+    );
+    assert_eq!(status(&job)["failed"], 1, "no retry: {}", status(&job));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexed_job_completes_every_index() {
     let s = start();
     let client = s.client().await;

@@ -9,6 +9,7 @@
 //! pods whose Job is gone.
 
 mod backoff;
+mod failure_policy;
 mod indexes;
 mod pods;
 mod sync;

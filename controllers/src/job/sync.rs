@@ -15,6 +15,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::ResourceExt;
 
+use super::failure_policy::{self, Verdict};
 use super::pods::{self, completion_index, has_finalizer, is_failed, phase};
 use super::{backoff, indexes, remove_finalizer, Error, State};
 use crate::events::EventType;
@@ -150,6 +151,18 @@ fn clean_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>) {
     add(&mut status.succeeded, s_done.len());
     add(&mut status.failed, f_done.len());
     set_uncounted(status, s_keep, f_keep);
+}
+
+/// What `podFailurePolicy` says of a pod (an ordinary failure without one).
+fn verdict(job: &Job, pod: &Pod) -> Verdict {
+    match job
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_failure_policy.as_ref())
+    {
+        Some(policy) => failure_policy::judge(policy, pod),
+        None => Verdict::Count,
+    }
 }
 
 fn uid(pod: &Pod) -> String {
@@ -409,7 +422,7 @@ pub(super) async fn sync_job(
     let new_failed: Vec<&Pod> = all_pods
         .iter()
         .filter(tracked)
-        .filter(|p| is_failed(p, job))
+        .filter(|p| is_failed(p, job) && verdict(job, p) != Verdict::Ignore)
         .collect();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     let mut succeeded = status.succeeded.unwrap_or(0) + count(new_succeeded.len() + unc_s.len());
@@ -480,7 +493,17 @@ pub(super) async fn sync_job(
             }
             _ => None,
         };
-        if failed > limit || on_failure_restarts {
+        let fail_job =
+            all_pods
+                .iter()
+                .filter(|p| is_failed(p, job))
+                .find_map(|p| match verdict(job, p) {
+                    Verdict::FailJob(message) => Some(message),
+                    _ => None,
+                });
+        if let Some(message) = fail_job {
+            finished = Some(Finished::new(false, "PodFailurePolicy", &message));
+        } else if failed > limit || on_failure_restarts {
             finished = Some(Finished::new(
                 false,
                 "BackoffLimitExceeded",
@@ -594,7 +617,7 @@ pub(super) async fn sync_job(
             }
         } else if failed_pod || finished.as_ref().is_some_and(|f| !f.success) {
             let index_ok = !indexed || completion_index(pod).is_some_and(|i| i < completions);
-            if !unc_f.contains(&id) && index_ok {
+            if !unc_f.contains(&id) && index_ok && verdict(job, pod) != Verdict::Ignore {
                 unc_f.push(id);
             }
         }
