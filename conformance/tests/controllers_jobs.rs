@@ -531,6 +531,33 @@ async fn indexed_job_completes_every_index() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_policy_completes_an_indexed_job_early() {
+    let s = start();
+    let client = s.client().await;
+    let _kubelet = FakeKubelet::start(client.clone());
+    create_job(
+        &client,
+        &job_json(
+            "leader",
+            json!({"completions": 3, "parallelism": 3, "completionMode": "Indexed",
+                   "successPolicy": {"rules": [{"succeededCount": 1}]}}),
+            json!({}),
+        ),
+    )
+    .await;
+    wait_complete(&s, "leader");
+    let job = get_job(&client, "leader").await.expect("job");
+    for type_ in ["SuccessCriteriaMet", "Complete"] {
+        let c = condition(&job, type_).expect("condition");
+        assert_eq!(
+            (c.1.as_str(), c.2.as_str()),
+            ("SuccessPolicy", "Matched rules at index 0"),
+            "{type_}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_deadline_fails_the_job_and_deletes_its_pods() {
     let s = start();
     let client = s.client().await;

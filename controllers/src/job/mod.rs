@@ -12,6 +12,7 @@ mod backoff;
 mod failure_policy;
 mod indexes;
 mod pods;
+mod success_policy;
 mod sync;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use kube::ResourceExt;
 
 use super::failure_policy::{self, Verdict};
 use super::pods::{self, completion_index, has_finalizer, is_failed, phase};
-use super::{backoff, indexes, remove_finalizer, Error, State};
+use super::{backoff, indexes, remove_finalizer, success_policy, Error, State};
 use crate::events::EventType;
 use crate::util::now;
 
@@ -520,6 +520,14 @@ pub(super) async fn sync_job(
         }
     }
 
+    if finished.is_none() && indexed {
+        let policy = spec.success_policy.as_ref();
+        if let Some(message) =
+            policy.and_then(|p| success_policy::matched(p, completions, &done_indexes))
+        {
+            finished = Some(Finished::new(true, "SuccessPolicy", &message));
+        }
+    }
     let active_pods: Vec<&Pod> = all_pods.iter().filter(|p| pods::is_active(p)).collect();
     let mut active = count(active_pods.len());
     let mut ready = count(active_pods.iter().filter(|p| pods::is_ready(p)).count());
