@@ -388,6 +388,102 @@ async fn manage_job(cx: &Ctx<'_>, m: Manage<'_>) -> (Delta, Option<Duration>) {
     (cx.create_pods(plan).await, None)
 }
 
+/// What `decide` needs besides the Job and its pods.
+struct Counts<'a> {
+    failed: i32,
+    done_indexes: &'a BTreeSet<i32>,
+}
+
+/// The Job's fate from its status and pods: an interim condition already
+/// written, a pod failure policy rule, the back-off limit, the active
+/// deadline, or the success policy; and, while the deadline is ahead, when
+/// to look again.
+fn decide(
+    job: &Job,
+    status: &JobStatus,
+    all_pods: &[Pod],
+    counts: Counts<'_>,
+    now: Timestamp,
+) -> (Option<Finished>, Option<Duration>) {
+    let spec = job.spec.clone().unwrap_or_default();
+    let suspended = spec.suspend == Some(true);
+    let indexed = spec.completion_mode.as_deref() == Some("Indexed");
+    let completions = spec.completions.unwrap_or(0);
+    let failed = counts.failed;
+    let mut requeue: Option<Duration> = None;
+    let mut finished: Option<Finished> = None;
+    for (type_, success) in [("SuccessCriteriaMet", true), ("FailureTarget", false)] {
+        if finished.is_none() {
+            if let Some(c) = condition(status, type_) {
+                finished = Some(Finished {
+                    success,
+                    reason: c.reason.clone().unwrap_or_default(),
+                    message: c.message.clone().unwrap_or_default(),
+                    interim_written: true,
+                });
+            }
+        }
+    }
+    if finished.is_none() {
+        let limit = spec.backoff_limit.unwrap_or(6);
+        let on_failure_restarts = spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.as_deref())
+            == Some("OnFailure")
+            && {
+                let r = pods::restarts(all_pods);
+                if limit == 0 {
+                    r > 0
+                } else {
+                    r >= limit
+                }
+            };
+        let deadline = match (spec.active_deadline_seconds, &status.start_time) {
+            (Some(secs), Some(start)) if !suspended => {
+                start.0.checked_add(SignedDuration::from_secs(secs)).ok()
+            }
+            _ => None,
+        };
+        let fail_job =
+            all_pods
+                .iter()
+                .filter(|p| is_failed(p, job))
+                .find_map(|p| match verdict(job, p) {
+                    Verdict::FailJob(message) => Some(message),
+                    _ => None,
+                });
+        if let Some(message) = fail_job {
+            finished = Some(Finished::new(false, "PodFailurePolicy", &message));
+        } else if failed > limit || on_failure_restarts {
+            finished = Some(Finished::new(
+                false,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            ));
+        } else if deadline.is_some_and(|d| now >= d) {
+            finished = Some(Finished::new(
+                false,
+                "DeadlineExceeded",
+                "Job was active longer than specified deadline",
+            ));
+        } else if let Some(d) = deadline {
+            requeue = Some(d.duration_since(now).unsigned_abs() + Duration::from_millis(50));
+        }
+    }
+
+    if finished.is_none() && indexed {
+        let policy = spec.success_policy.as_ref();
+        if let Some(message) =
+            policy.and_then(|p| success_policy::matched(p, completions, counts.done_indexes))
+        {
+            finished = Some(Finished::new(true, "SuccessPolicy", &message));
+        }
+    }
+    (finished, requeue)
+}
+
 pub(super) async fn sync_job(
     job: &Job,
     all_pods: Vec<Pod>,
@@ -457,77 +553,16 @@ pub(super) async fn sync_job(
     }
 
     // Decide the Job's fate.
-    let mut requeue: Option<Duration> = None;
-    let mut finished: Option<Finished> = None;
-    for (type_, success) in [("SuccessCriteriaMet", true), ("FailureTarget", false)] {
-        if finished.is_none() {
-            if let Some(c) = condition(&status, type_) {
-                finished = Some(Finished {
-                    success,
-                    reason: c.reason.clone().unwrap_or_default(),
-                    message: c.message.clone().unwrap_or_default(),
-                    interim_written: true,
-                });
-            }
-        }
-    }
-    if finished.is_none() {
-        let limit = spec.backoff_limit.unwrap_or(6);
-        let on_failure_restarts = spec
-            .template
-            .spec
-            .as_ref()
-            .and_then(|s| s.restart_policy.as_deref())
-            == Some("OnFailure")
-            && {
-                let r = pods::restarts(&all_pods);
-                if limit == 0 {
-                    r > 0
-                } else {
-                    r >= limit
-                }
-            };
-        let deadline = match (spec.active_deadline_seconds, &status.start_time) {
-            (Some(secs), Some(start)) if !suspended => {
-                start.0.checked_add(SignedDuration::from_secs(secs)).ok()
-            }
-            _ => None,
-        };
-        let fail_job =
-            all_pods
-                .iter()
-                .filter(|p| is_failed(p, job))
-                .find_map(|p| match verdict(job, p) {
-                    Verdict::FailJob(message) => Some(message),
-                    _ => None,
-                });
-        if let Some(message) = fail_job {
-            finished = Some(Finished::new(false, "PodFailurePolicy", &message));
-        } else if failed > limit || on_failure_restarts {
-            finished = Some(Finished::new(
-                false,
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit",
-            ));
-        } else if deadline.is_some_and(|d| now >= d) {
-            finished = Some(Finished::new(
-                false,
-                "DeadlineExceeded",
-                "Job was active longer than specified deadline",
-            ));
-        } else if let Some(d) = deadline {
-            requeue = Some(d.duration_since(now).unsigned_abs() + Duration::from_millis(50));
-        }
-    }
-
-    if finished.is_none() && indexed {
-        let policy = spec.success_policy.as_ref();
-        if let Some(message) =
-            policy.and_then(|p| success_policy::matched(p, completions, &done_indexes))
-        {
-            finished = Some(Finished::new(true, "SuccessPolicy", &message));
-        }
-    }
+    let (mut finished, mut requeue) = decide(
+        job,
+        &status,
+        &all_pods,
+        Counts {
+            failed,
+            done_indexes: &done_indexes,
+        },
+        now,
+    );
     let active_pods: Vec<&Pod> = all_pods.iter().filter(|p| pods::is_active(p)).collect();
     let mut active = count(active_pods.len());
     let mut ready = count(active_pods.iter().filter(|p| pods::is_ready(p)).count());
@@ -728,6 +763,79 @@ mod tests {
         assert_eq!(status.succeeded, Some(2));
         assert_eq!(status.failed, Some(1));
         assert_eq!(uncounted(&status), (vec!["b".to_string()], vec![]));
+    }
+
+    fn job(spec: serde_json::Value, status: serde_json::Value) -> Job {
+        let mut spec = spec;
+        spec["template"] =
+            serde_json::json!({"spec": {"restartPolicy": "Never", "containers": []}});
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "j", "namespace": "ns"}, "spec": spec, "status": status
+        }))
+        .expect("job")
+    }
+
+    fn fate(job: &Job, failed: i32, now: &str) -> (Option<(bool, String)>, Option<Duration>) {
+        let status = job.status.clone().unwrap_or_default();
+        let done = BTreeSet::new();
+        let counts = Counts {
+            failed,
+            done_indexes: &done,
+        };
+        let (f, r) = decide(job, &status, &[], counts, now.parse().expect("now"));
+        (f.map(|f| (f.success, f.reason)), r)
+    }
+
+    #[test]
+    fn backoff_limit_then_deadline() {
+        let j = job(
+            serde_json::json!({"backoffLimit": 1, "activeDeadlineSeconds": 10}),
+            serde_json::json!({"startTime": "2026-01-01T00:00:00Z"}),
+        );
+        let before = "2026-01-01T00:00:04Z";
+        let after = "2026-01-01T00:00:10Z";
+        assert_eq!(
+            fate(&j, 1, before),
+            (None, Some(Duration::from_millis(6050)))
+        );
+        assert_eq!(
+            fate(&j, 2, before).0,
+            Some((false, "BackoffLimitExceeded".into()))
+        );
+        assert_eq!(
+            fate(&j, 0, after).0,
+            Some((false, "DeadlineExceeded".into()))
+        );
+        assert_eq!(
+            fate(&j, 2, after).0,
+            Some((false, "BackoffLimitExceeded".into()))
+        );
+        // Suspended Jobs have no deadline.
+        let s = job(
+            serde_json::json!({"suspend": true, "activeDeadlineSeconds": 10}),
+            serde_json::json!({"startTime": "2026-01-01T00:00:00Z"}),
+        );
+        assert_eq!(fate(&s, 0, after), (None, None));
+    }
+
+    #[test]
+    fn interim_conditions_decide_again() {
+        let j = job(
+            serde_json::json!({}),
+            serde_json::json!({"conditions": [{"type": "FailureTarget", "status": "True", "reason": "DeadlineExceeded"}]}),
+        );
+        assert_eq!(
+            fate(&j, 0, "2026-01-01T00:00:00Z").0,
+            Some((false, "DeadlineExceeded".into()))
+        );
+        let j = job(
+            serde_json::json!({}),
+            serde_json::json!({"conditions": [{"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"}]}),
+        );
+        assert_eq!(
+            fate(&j, 9, "2026-01-01T00:00:00Z").0,
+            Some((true, "CompletionsReached".into()))
+        );
     }
 
     #[test]
