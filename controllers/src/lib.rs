@@ -22,7 +22,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 pub mod events;
+mod history;
 pub mod leader;
+mod podutil;
 pub mod runtime;
 mod util;
 
