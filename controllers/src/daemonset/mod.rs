@@ -1,0 +1,612 @@
+//! The DaemonSet controller (upstream `pkg/controller/daemon`): one pod on
+//! every node the template fits (nodeSelector, required node affinity,
+//! taints against tolerations), pinned to its node by a `metadata.name`
+//! affinity term for the scheduler to bind; old pods replaced by
+//! RollingUpdate (maxUnavailable / maxSurge) or left for the user (OnDelete).
+//!
+//! Each sync reads nodes, the set's pods and revisions fresh from the API,
+//! adopts orphans that fit and releases pods that do not, then manages the
+//! pods per node, runs the rolling update when manage had nothing to do
+//! (upstream waits for its expectations the same way), trims history and
+//! records the status.
+
+mod placement;
+mod revisions;
+mod update;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{Selector, SelectorExt};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Resource, ResourceExt};
+
+use crate::events::{EventType, Recorder};
+use crate::history::REVISION_HASH_LABEL;
+use crate::{podutil, util, Context};
+
+/// The pod label carrying the set's template generation.
+const TEMPLATE_GENERATION_LABEL: &str = "pod-template-generation";
+/// Where apps/v1 DaemonSets keep their template generation.
+const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.generation";
+/// How often a quiet set is looked at again anyway.
+const RESYNC: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what}: {source}")]
+    Api {
+        what: &'static str,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("DaemonSet has no spec")]
+    NoSpec,
+    #[error("invalid selector: {0}")]
+    Selector(String),
+    #[error("ControllerRevision name collision; collisionCount bumped")]
+    Collision,
+    #[error("conflict with a newer object; will retry")]
+    Stale,
+}
+
+impl Error {
+    fn api(what: &'static str, source: kube::Error) -> Error {
+        Error::Api {
+            what,
+            source: Box::new(source),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+struct State {
+    client: kube::Client,
+    recorder: Recorder,
+}
+
+pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let client = ctx.client.clone();
+    let state = Arc::new(State {
+        client: client.clone(),
+        recorder: ctx.recorder("daemonset-controller"),
+    });
+    let controller = Controller::new(
+        Api::<DaemonSet>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let sets = controller.store();
+    controller
+        .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
+        .owns(
+            Api::<ControllerRevision>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        // Any node change may change where sets run: look at them all.
+        .watches(
+            Api::<Node>::all(client),
+            watcher::Config::default(),
+            move |_node| {
+                sets.state()
+                    .iter()
+                    .map(|ds| ObjectRef::from_obj(&**ds))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .run(reconcile, error_policy, state)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "daemonset sync");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+fn error_policy(_ds: Arc<DaemonSet>, err: &Error, _state: Arc<State>) -> Action {
+    match err {
+        Error::Stale | Error::Collision => Action::requeue(Duration::from_millis(200)),
+        _ => {
+            tracing::warn!(error = %err, "daemonset sync failed");
+            Action::requeue(Duration::from_secs(2))
+        }
+    }
+}
+
+/// The template generation the API server keeps in an annotation.
+fn template_generation(ds: &DaemonSet) -> Option<String> {
+    ds.annotations()
+        .get(TEMPLATE_GENERATION_ANNOTATION)
+        .filter(|g| g.parse::<i64>().is_ok())
+        .cloned()
+}
+
+/// `IsPodUpdated`: the pod carries the current hash or template generation.
+fn is_updated(pod: &Pod, hash: &str, generation: Option<&str>) -> bool {
+    let labels = pod.labels();
+    (!hash.is_empty() && labels.get(REVISION_HASH_LABEL).map(String::as_str) == Some(hash))
+        || generation
+            .is_some_and(|g| labels.get(TEMPLATE_GENERATION_LABEL).map(String::as_str) == Some(g))
+}
+
+async fn reconcile(ds: Arc<DaemonSet>, state: Arc<State>) -> Result<Action> {
+    let ns = ds.namespace().unwrap_or_default();
+    let client = state.client.clone();
+    let sets: Api<DaemonSet> = Api::namespaced(client.clone(), &ns);
+    let Some(ds) = sets
+        .get_opt(&ds.name_any())
+        .await
+        .map_err(|e| Error::api("reading DaemonSet", e))?
+    else {
+        return Ok(Action::await_change());
+    };
+    if util::is_deleting(&ds) {
+        return Ok(Action::await_change());
+    }
+    let spec = ds.spec.as_ref().ok_or(Error::NoSpec)?;
+    let selector =
+        Selector::try_from(spec.selector.clone()).map_err(|e| Error::Selector(e.to_string()))?;
+    if selector.selects_all() {
+        return Ok(Action::await_change());
+    }
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::api("listing Nodes", e))?
+        .items;
+    let pods_api: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let revs_api: Api<ControllerRevision> = Api::namespaced(client.clone(), &ns);
+    let pods = claim(&pods_api, &ds, &selector, true).await?;
+    let owned_revs = claim(&revs_api, &ds, &selector, false).await?;
+    let (cur, old) = revisions::construct(&revs_api, &pods_api, &ds, owned_revs, &pods).await?;
+    let hash = cur
+        .labels()
+        .get(REVISION_HASH_LABEL)
+        .cloned()
+        .unwrap_or_default();
+    let generation = template_generation(&ds);
+    let sync = Sync {
+        ds: &ds,
+        pods: pods_api.clone(),
+        recorder: &state.recorder,
+        hash: hash.clone(),
+        generation: generation.clone(),
+        now: jiff::Timestamp::now(),
+    };
+    let by_node = group_by_node(&pods, false);
+    let wrote = sync.manage(&nodes, &by_node).await?;
+    if !wrote && strategy(&ds) == "RollingUpdate" {
+        let is_new = |p: &Pod| is_updated(p, &hash, generation.as_deref());
+        let plan = update::plan(&ds, &nodes, &by_node, &is_new, sync.now);
+        sync.apply(&plan.delete, &plan.create_on).await?;
+    }
+    revisions::cleanup(&revs_api, &ds, old, &pods).await?;
+
+    // Status from a fresh look, as the writes above changed the pods.
+    let pods = claim(&pods_api, &ds, &selector, true).await?;
+    let by_node = group_by_node(&pods, false);
+    let (status, recheck) = sync.status(&nodes, &by_node);
+    write_status(&sets, &ds, status).await?;
+    Ok(Action::requeue(
+        recheck.map_or(RESYNC, |d| d + Duration::from_millis(100)),
+    ))
+}
+
+fn strategy(ds: &DaemonSet) -> &str {
+    ds.spec
+        .as_ref()
+        .and_then(|s| s.update_strategy.as_ref())
+        .and_then(|u| u.type_.as_deref())
+        .unwrap_or("RollingUpdate")
+}
+
+/// Pods by the node they are meant for; terminal pods being deleted are
+/// left out unless asked for.
+fn group_by_node(pods: &[Pod], include_deleted_terminal: bool) -> BTreeMap<String, Vec<Pod>> {
+    let mut by: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for p in pods {
+        if !include_deleted_terminal && podutil::is_terminal(p) && podutil::is_terminating(p) {
+            continue;
+        }
+        if let Some(node) = placement::target_node(p) {
+            by.entry(node).or_default().push(p.clone());
+        }
+    }
+    for list in by.values_mut() {
+        list.sort_by(creation_then_phase);
+    }
+    by
+}
+
+/// `podByCreationTimestampAndPhase`: oldest first, ties to the running one.
+fn creation_then_phase(a: &Pod, b: &Pod) -> std::cmp::Ordering {
+    let t = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    t(a).cmp(&t(b))
+        .then_with(|| (podutil::phase(b) == "Running").cmp(&(podutil::phase(a) == "Running")))
+        .then_with(|| a.name_any().cmp(&b.name_any()))
+}
+
+struct Sync<'a> {
+    ds: &'a DaemonSet,
+    pods: Api<Pod>,
+    recorder: &'a Recorder,
+    hash: String,
+    generation: Option<String>,
+    now: jiff::Timestamp,
+}
+
+impl Sync<'_> {
+    fn template_spec(&self) -> k8s_openapi::api::core::v1::PodSpec {
+        self.ds
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.clone())
+            .unwrap_or_default()
+    }
+
+    fn min_ready(&self) -> i32 {
+        self.ds
+            .spec
+            .as_ref()
+            .and_then(|s| s.min_ready_seconds)
+            .unwrap_or(0)
+    }
+
+    fn surges(&self) -> bool {
+        let ru = self
+            .ds
+            .spec
+            .as_ref()
+            .and_then(|s| s.update_strategy.as_ref())
+            .filter(|u| u.type_.as_deref() == Some("RollingUpdate"))
+            .and_then(|u| u.rolling_update.as_ref());
+        update::scaled(ru.and_then(|r| r.max_surge.as_ref()), 1) > 0
+    }
+
+    /// `manage` + `podsShouldBeOnNode`: create missing daemon pods, delete
+    /// failed, excess and misplaced ones. Returns whether it wrote anything.
+    async fn manage(&self, nodes: &[Node], by_node: &BTreeMap<String, Vec<Pod>>) -> Result<bool> {
+        let spec = self.template_spec();
+        let mut create_on = Vec::new();
+        let mut delete = Vec::new();
+        for node in nodes {
+            let name = node.name_any();
+            let (run, keep) = placement::should_run(node, &spec);
+            let pods = by_node.get(&name);
+            match pods {
+                None if run => create_on.push(name),
+                Some(pods) if keep => {
+                    let mut running = Vec::new();
+                    for p in pods.iter().filter(|p| !podutil::is_terminating(p)) {
+                        match podutil::phase(p) {
+                            "Failed" => {
+                                let msg = format!(
+                                    "Found failed daemon pod {}/{} on node {name}, will try to kill it",
+                                    p.namespace().unwrap_or_default(),
+                                    p.name_any()
+                                );
+                                self.recorder
+                                    .publish(self.ds, EventType::Warning, "FailedDaemonPod", &msg)
+                                    .await;
+                                delete.push(p.name_any());
+                            }
+                            "Succeeded" => {
+                                let msg = format!(
+                                    "Found succeeded daemon pod {}/{} on node {name}, will try to delete it",
+                                    p.namespace().unwrap_or_default(),
+                                    p.name_any()
+                                );
+                                self.recorder
+                                    .publish(self.ds, EventType::Normal, "SucceededDaemonPod", &msg)
+                                    .await;
+                                delete.push(p.name_any());
+                            }
+                            _ => running.push(p),
+                        }
+                    }
+                    if !self.surges() {
+                        // Keep the oldest; the list is sorted oldest first.
+                        delete.extend(running.iter().skip(1).map(|p| p.name_any()));
+                    } else if running.is_empty() {
+                        if run {
+                            create_on.push(name);
+                        }
+                    } else if running.len() > 1 {
+                        self.prune_surge(&running, &mut delete);
+                    }
+                }
+                Some(pods) if !keep => {
+                    delete.extend(
+                        pods.iter()
+                            .filter(|p| !podutil::is_terminating(p))
+                            .map(ResourceExt::name_any),
+                    );
+                }
+                _ => {}
+            }
+        }
+        // Unbound pods meant for nodes that no longer exist would never run.
+        for (node, pods) in by_node {
+            if nodes.iter().any(|n| n.name_any() == *node) {
+                continue;
+            }
+            delete.extend(
+                pods.iter()
+                    .filter(|p| {
+                        !podutil::is_terminating(p)
+                            && p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none()
+                    })
+                    .map(ResourceExt::name_any),
+            );
+        }
+        let wrote = !create_on.is_empty() || !delete.is_empty();
+        self.apply(&delete, &create_on).await?;
+        Ok(wrote)
+    }
+
+    /// With surge, a node keeps at most its oldest new pod and its oldest
+    /// old pod, and the old one only while the new one is not available.
+    fn prune_surge(&self, running: &[&Pod], delete: &mut Vec<String>) {
+        let (mut new, mut old): (Option<&Pod>, Option<&Pod>) = (None, None);
+        for p in running {
+            let slot = if p.labels().get(REVISION_HASH_LABEL) == Some(&self.hash) {
+                &mut new
+            } else {
+                &mut old
+            };
+            if slot.is_none() {
+                *slot = Some(p);
+            } else {
+                delete.push(p.name_any());
+            }
+        }
+        if let (Some(new), Some(old)) = (new, old) {
+            if !podutil::is_ready(old) || podutil::is_available(new, self.min_ready(), self.now) {
+                delete.push(old.name_any());
+            }
+        }
+    }
+
+    /// `syncNodes`: delete the pods, create one pod per node.
+    async fn apply(&self, delete: &[String], create_on: &[String]) -> Result<()> {
+        for node in create_on {
+            self.create(node).await?;
+        }
+        for name in delete {
+            match self.pods.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {
+                    self.recorder
+                        .publish(
+                            self.ds,
+                            EventType::Normal,
+                            "SuccessfulDelete",
+                            &format!("Deleted pod: {name}"),
+                        )
+                        .await;
+                }
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => {
+                    self.recorder
+                        .publish(
+                            self.ds,
+                            EventType::Warning,
+                            "FailedDelete",
+                            &format!("Error deleting: {e}"),
+                        )
+                        .await;
+                    return Err(Error::api("deleting Pod", e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The pod for `node` (`CreatePodTemplate` + node affinity).
+    fn new_pod(&self, node: &str) -> Pod {
+        let template = self
+            .ds
+            .spec
+            .as_ref()
+            .map(|s| s.template.clone())
+            .unwrap_or_default();
+        let meta = template.metadata.unwrap_or_default();
+        let mut labels = meta.labels.unwrap_or_default();
+        if let Some(g) = &self.generation {
+            labels.insert(TEMPLATE_GENERATION_LABEL.into(), g.clone());
+        }
+        if !self.hash.is_empty() {
+            labels.insert(REVISION_HASH_LABEL.into(), self.hash.clone());
+        }
+        let mut spec = template.spec.unwrap_or_default();
+        placement::add_default_tolerations(&mut spec);
+        placement::pin_to_node(&mut spec, node);
+        Pod {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{}-", self.ds.name_any())),
+                namespace: self.ds.namespace(),
+                labels: Some(labels),
+                annotations: meta.annotations,
+                finalizers: meta.finalizers,
+                owner_references: Some(vec![util::controller_ref(self.ds)]),
+                ..Default::default()
+            },
+            spec: Some(spec),
+            status: None,
+        }
+    }
+
+    async fn create(&self, node: &str) -> Result<()> {
+        match self
+            .pods
+            .create(&PostParams::default(), &self.new_pod(node))
+            .await
+        {
+            Ok(p) => {
+                self.recorder
+                    .publish(
+                        self.ds,
+                        EventType::Normal,
+                        "SuccessfulCreate",
+                        &format!("Created pod: {}", p.name_any()),
+                    )
+                    .await;
+                Ok(())
+            }
+            Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::Stale),
+            Err(e) => {
+                self.recorder
+                    .publish(
+                        self.ds,
+                        EventType::Warning,
+                        "FailedCreate",
+                        &format!("Error creating: {e}"),
+                    )
+                    .await;
+                Err(Error::api("creating Pod", e))
+            }
+        }
+    }
+
+    /// `updateDaemonSetStatus`, and when to look again for pods that are
+    /// ready but not yet available.
+    fn status(
+        &self,
+        nodes: &[Node],
+        by_node: &BTreeMap<String, Vec<Pod>>,
+    ) -> (DaemonSetStatus, Option<Duration>) {
+        let spec = self.template_spec();
+        let mut s = DaemonSetStatus {
+            observed_generation: self.ds.metadata.generation,
+            collision_count: self.ds.status.as_ref().and_then(|s| s.collision_count),
+            conditions: self.ds.status.as_ref().and_then(|s| s.conditions.clone()),
+            ..Default::default()
+        };
+        let mut updated = 0;
+        let mut recheck = None::<Duration>;
+        for node in nodes {
+            let (run, _) = placement::should_run(node, &spec);
+            let pods = by_node.get(&node.name_any()).filter(|p| !p.is_empty());
+            if !run {
+                if pods.is_some() {
+                    s.number_misscheduled += 1;
+                }
+                continue;
+            }
+            s.desired_number_scheduled += 1;
+            let Some(pod) = pods.and_then(|p| p.first()) else {
+                continue;
+            };
+            s.current_number_scheduled += 1;
+            if podutil::is_ready(pod) {
+                s.number_ready += 1;
+                if podutil::is_available(pod, self.min_ready(), self.now) {
+                    *s.number_available.get_or_insert(0) += 1;
+                } else if let Some(d) = podutil::until_available(pod, self.min_ready(), self.now) {
+                    recheck = Some(recheck.map_or(d, |r| r.min(d)));
+                }
+            }
+            if is_updated(pod, &self.hash, self.generation.as_deref()) {
+                updated += 1;
+            }
+        }
+        let available = s.number_available.unwrap_or(0);
+        s.number_available = Some(available);
+        s.updated_number_scheduled = Some(updated);
+        s.number_unavailable = Some(s.desired_number_scheduled - available);
+        (s, recheck)
+    }
+}
+
+async fn write_status(api: &Api<DaemonSet>, ds: &DaemonSet, status: DaemonSetStatus) -> Result<()> {
+    if ds.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({ "status": status });
+    match api
+        .patch_status(
+            &ds.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Err(Error::Stale),
+        Err(e) => Err(Error::api("updating DaemonSet status", e)),
+    }
+}
+
+/// Objects of the set: controlled ones that still match the selector, plus
+/// matching orphans (adopted). Controlled pods that no longer match are
+/// released (`release`), as upstream's ControllerRefManager does.
+async fn claim<K>(
+    api: &Api<K>,
+    ds: &DaemonSet,
+    selector: &Selector,
+    release: bool,
+) -> Result<Vec<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let uid = ds.uid().unwrap_or_default();
+    let all = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::api("listing owned objects", e))?;
+    let mut mine = Vec::new();
+    for obj in all.items {
+        let fits = selector.matches(obj.labels());
+        let deleting = obj.meta().deletion_timestamp.is_some();
+        let owner = util::controller_of(&obj).map(|r| r.uid.clone());
+        let (refs, keep) = match owner {
+            Some(o) if o == uid && fits => {
+                mine.push(obj);
+                continue;
+            }
+            Some(o) if o == uid && release && !deleting => {
+                let refs: Vec<_> = obj
+                    .owner_references()
+                    .iter()
+                    .filter(|r| r.uid != uid)
+                    .cloned()
+                    .collect();
+                (refs, false)
+            }
+            None if fits && !deleting => {
+                let mut refs = obj.owner_references().to_vec();
+                refs.push(util::controller_ref(ds));
+                (refs, true)
+            }
+            _ => continue,
+        };
+        let patch = serde_json::json!({"metadata": {
+            "ownerReferences": refs,
+            "uid": obj.meta().uid,
+            "resourceVersion": obj.meta().resource_version,
+        }});
+        match api
+            .patch(
+                &obj.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(o) if keep => mine.push(o),
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => return Err(Error::Stale),
+            Err(e) => return Err(Error::api("adopting or releasing", e)),
+        }
+    }
+    Ok(mine)
+}
