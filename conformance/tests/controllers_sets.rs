@@ -258,12 +258,11 @@ async fn statefulset_creates_in_order_with_claims_and_scales_down_from_the_top()
         "web-2 before web-1 was Ready"
     );
     kubelet.release("web-1");
-    let all = eventually("3 ready replicas", || async {
+    eventually("3 ready replicas", || async {
         let set = sets.get("web").await.ok()?;
         (set.status?.ready_replicas == Some(3)).then_some(())
     })
     .await;
-    let _ = all;
 
     // Identity: names, labels, hostname/subdomain, owner, claims mounted.
     let set = sets.get("web").await.expect("get set");

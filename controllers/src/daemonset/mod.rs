@@ -180,7 +180,7 @@ async fn reconcile(ds: Arc<DaemonSet>, state: Arc<State>) -> Result<Action> {
         recorder: &state.recorder,
         hash: hash.clone(),
         generation: generation.clone(),
-        now: jiff::Timestamp::now(),
+        now: util::now().0,
     };
     let by_node = group_by_node(&pods, false);
     let wrote = sync.manage(&nodes, &by_node).await?;

@@ -239,7 +239,7 @@ mod tests {
         );
         assert_eq!(should_run(&tainted, &tolerant), (true, true));
         let wrong_value = spec(json!({"tolerations": [{"key": "dedicated", "value": "web"}]}));
-        assert_eq!(should_run(&tainted, &wrong_value).0, false);
+        assert!(!should_run(&tainted, &wrong_value).0);
         let everything = spec(json!({"tolerations": [{"operator": "Exists"}]}));
         assert_eq!(should_run(&evicting, &everything), (true, true));
     }
@@ -264,11 +264,8 @@ mod tests {
         let s = spec(json!({}));
         assert_eq!(should_run(&unschedulable, &s), (true, true));
         assert_eq!(should_run(&not_ready, &s), (true, true));
-        assert_eq!(should_run(&network, &s).0, false);
-        assert_eq!(
-            should_run(&network, &spec(json!({"hostNetwork": true}))).0,
-            true
-        );
+        assert!(!should_run(&network, &s).0);
+        assert!(should_run(&network, &spec(json!({"hostNetwork": true}))).0);
         let mut with = s.clone();
         add_default_tolerations(&mut with);
         add_default_tolerations(&mut with);

@@ -137,7 +137,7 @@ async fn reconcile(set: Arc<StatefulSet>, state: Arc<State>) -> Result<Action> {
         update: &resolved.update,
         current_template: template_of(&resolved.current),
         update_template: template_of(&resolved.update),
-        now: jiff::Timestamp::now(),
+        now: util::now().0,
     };
     let outcome = sync.run(pods.clone()).await;
     let recheck = match &outcome {
@@ -220,7 +220,7 @@ async fn claim_pods(api: &Api<Pod>, set: &StatefulSet, selector: &Selector) -> R
     for pod in all.items {
         let fits = selector.matches(pod.labels()) && identity::is_member(set, &pod);
         match util::controller_of(&pod) {
-            Some(r) if r.uid == uid => {
+            Some(_) if util::is_controlled_by(&pod, &uid) => {
                 if fits {
                     mine.push(pod);
                 } else if !podutil_deleting(&pod) {
