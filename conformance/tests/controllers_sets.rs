@@ -510,6 +510,100 @@ async fn statefulset_rolls_out_above_the_partition_then_everywhere() {
     assert_eq!(revisions, ["1", "2"], "{out}");
     let revs: Api<ControllerRevision> = Api::namespaced(client.clone(), "default");
     assert_eq!(revs.get(&new_rev).await.expect("new revision").revision, 2);
+
+    // Undo to revision 1: the old revision comes back, renumbered 3.
+    kubectl(
+        &s,
+        &["rollout", "undo", "statefulset/web", "--to-revision=1"],
+    );
+    let out = kubectl(
+        &s,
+        &["rollout", "status", "statefulset/web", "--timeout=60s"],
+    );
+    assert!(
+        out.contains("partitioned roll out complete: 3 new pods have been updated"),
+        "{out}"
+    );
+    eventually("every pod back on the first revision", || async {
+        let st = sets.get("web").await.ok()?.status?;
+        (st.update_revision.as_deref() == Some(old_rev.as_str())
+            && st.current_revision.as_deref() == Some(old_rev.as_str()))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(revs.get(&old_rev).await.expect("old revision").revision, 3);
+    for i in 0..3 {
+        let pod = pods.get(&format!("web-{i}")).await.expect("pod");
+        assert_eq!(image(&pod), "nginx:1.27");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_parallel_from_a_start_ordinal_with_claim_retention() {
+    let s = start();
+    let client = s.client().await;
+    let kubelet = Kubelet::start(client.clone(), "default");
+    for i in 5..8 {
+        kubelet.hold(&format!("web-{i}"));
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let mut set = web(3);
+    if let Some(spec) = set.spec.as_mut() {
+        spec.pod_management_policy = Some("Parallel".into());
+        spec.ordinals = Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(5) });
+        spec.persistent_volume_claim_retention_policy = Some(
+            k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy {
+                when_deleted: Some("Delete".into()),
+                when_scaled: Some("Delete".into()),
+            },
+        );
+    }
+    let set = sets
+        .create(&PostParams::default(), &set)
+        .await
+        .expect("create");
+    // Parallel: all three exist although none is Ready.
+    let want: BTreeSet<String> = (5..8).map(|i| format!("web-{i}")).collect();
+    eventually("web-5..7 without readiness", || async {
+        (pod_names(&pods).await == want).then_some(())
+    })
+    .await;
+    // whenDeleted: Delete makes the set an owner of every live claim.
+    for i in 5..8 {
+        let name = format!("data-web-{i}");
+        eventually("claim owned by the set", || async {
+            let c = claims.get_opt(&name).await.ok()??;
+            c.owner_references()
+                .iter()
+                .any(|r| Some(r.uid.clone()) == set.uid() && r.kind == "StatefulSet")
+                .then_some(())
+        })
+        .await;
+    }
+    for i in 5..8 {
+        kubelet.release(&format!("web-{i}"));
+    }
+    eventually("3 ready", || async {
+        (sets.get("web").await.ok()?.status?.ready_replicas == Some(3)).then_some(())
+    })
+    .await;
+    // whenScaled: Delete hands a condemned ordinal's claim to its pod.
+    let web7 = pods.get("web-7").await.expect("web-7");
+    kubectl(&s, &["scale", "statefulset", "web", "--replicas=2"]);
+    eventually("web-7 gone", || async {
+        (!pod_names(&pods).await.contains("web-7")).then_some(())
+    })
+    .await;
+    let claim = claims.get("data-web-7").await.expect("claim");
+    let refs = claim.owner_references();
+    assert!(
+        refs.iter()
+            .any(|r| r.kind == "Pod" && Some(r.uid.clone()) == web7.uid()),
+        "{refs:?}"
+    );
+    assert!(!refs.iter().any(|r| r.kind == "StatefulSet"), "{refs:?}");
 }
 
 fn daemonset() -> DaemonSet {
@@ -713,6 +807,112 @@ async fn daemonset_runs_one_pod_per_eligible_node_and_rolls_out() {
         nodes_of(&agent_pods(&pods).await)
             .contains("node-c")
             .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemonset_on_delete_waits_for_pods_to_go_and_honours_node_selectors() {
+    let s = start();
+    let client = s.client().await;
+    let _kubelet = Kubelet::start(client.clone(), "default");
+    make_node(&client, "node-a", json!([])).await;
+    make_node(&client, "node-b", json!([])).await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let ssd = json!({"metadata": {"labels": {"disk": "ssd"}}});
+    nodes
+        .patch("node-a", &PatchParams::default(), &Patch::Merge(&ssd))
+        .await
+        .expect("label node-a");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let sets: Api<DaemonSet> = Api::namespaced(client.clone(), "default");
+    let mut ds = daemonset();
+    if let Some(spec) = ds.spec.as_mut() {
+        spec.update_strategy = Some(k8s_openapi::api::apps::v1::DaemonSetUpdateStrategy {
+            type_: Some("OnDelete".into()),
+            rolling_update: None,
+        });
+        if let Some(ps) = spec.template.spec.as_mut() {
+            ps.node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+        }
+    }
+    sets.create(&PostParams::default(), &ds)
+        .await
+        .expect("create");
+    let first = eventually("one pod on node-a", || async {
+        let p = agent_pods(&pods).await;
+        (nodes_of(&p) == BTreeSet::from(["node-a".to_string()])).then_some(p)
+    })
+    .await;
+    assert_eq!(first.len(), 1);
+
+    // Labelling node-b brings a pod there.
+    nodes
+        .patch("node-b", &PatchParams::default(), &Patch::Merge(&ssd))
+        .await
+        .expect("label node-b");
+    eventually("pods on both nodes", || async {
+        (nodes_of(&agent_pods(&pods).await).len() == 2).then_some(())
+    })
+    .await;
+
+    // OnDelete: a template change leaves running pods alone...
+    let image = json!({"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "agent:2"}]}}}});
+    sets.patch("agent", &PatchParams::default(), &Patch::Strategic(&image))
+        .await
+        .expect("patch image");
+    eventually("status observed the change", || async {
+        let ds = sets.get("agent").await.ok()?;
+        let st = ds.status?;
+        (st.observed_generation == ds.metadata.generation && st.updated_number_scheduled == Some(0))
+            .then_some(())
+    })
+    .await;
+    let still = agent_pods(&pods).await;
+    assert_eq!(still.len(), 2);
+    assert!(still
+        .iter()
+        .all(|p| label(p, "pod-template-generation") == "1"));
+    // ...and a deleted pod comes back on the new template.
+    let victim = still
+        .iter()
+        .find(|p| pinned_node(p).as_deref() == Some("node-b"))
+        .expect("pod on node-b")
+        .name_any();
+    pods.delete(&victim, &Default::default())
+        .await
+        .expect("delete pod");
+    let replaced = eventually("new pod on node-b", || async {
+        agent_pods(&pods).await.into_iter().find(|p| {
+            p.name_any() != victim
+                && pinned_node(p).as_deref() == Some("node-b")
+                && label(p, "pod-template-generation") == "2"
+        })
+    })
+    .await;
+    assert_eq!(
+        replaced
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers[0].image.as_deref()),
+        Some("agent:2")
+    );
+    // Unlabelling node-a takes its pod away.
+    let unlabel = json!({"metadata": {"labels": {"disk": null}}});
+    nodes
+        .patch("node-a", &PatchParams::default(), &Patch::Merge(&unlabel))
+        .await
+        .expect("unlabel node-a");
+    eventually("node-a's pod removed", || async {
+        (nodes_of(&agent_pods(&pods).await) == BTreeSet::from(["node-b".to_string()])).then_some(())
+    })
+    .await;
+    eventually("status: desired 1, misscheduled 0, updated 1", || async {
+        let st = sets.get("agent").await.ok()?.status?;
+        (st.desired_number_scheduled == 1
+            && st.number_misscheduled == 0
+            && st.updated_number_scheduled == Some(1))
+        .then_some(())
     })
     .await;
 }
