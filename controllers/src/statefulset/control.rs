@@ -13,6 +13,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 
 use super::identity::{self, pod_revision};
+use super::order::{self, PodState, Step};
 use super::{Error, Result};
 use crate::events::{EventType, Recorder};
 use crate::podutil;
@@ -84,19 +85,12 @@ impl Sync<'_> {
         podutil::phase(pod) == "Running" && podutil::is_ready(pod)
     }
 
-    fn unavailable(&self, slot: &Slot) -> bool {
-        !slot.exists
-            || !Self::running_and_ready(&slot.pod)
-            || podutil::is_terminating(&slot.pod)
-            || !self.available(&slot.pod)
-    }
-
     /// The pod for a missing ordinal: at the current revision below the
     /// partition, at the update revision otherwise (`newVersionedStatefulSetPod`).
     fn versioned_pod(&self, ord: i32) -> Pod {
         let (kind, partition) = self.strategy();
-        let start = identity::start_ordinal(self.set);
-        if kind == "RollingUpdate" && ord < start + partition {
+        let index = ord - identity::start_ordinal(self.set);
+        if order::uses_current_revision(kind == "RollingUpdate", partition, index) {
             identity::new_pod(
                 self.set,
                 &self.current_template,
@@ -110,6 +104,18 @@ impl Sync<'_> {
                 ord,
                 &self.update.name_any(),
             )
+        }
+    }
+
+    /// What the ordering rules see of a slot.
+    fn state(&self, pod: &Pod, exists: bool) -> PodState {
+        PodState {
+            exists,
+            running_ready: Self::running_and_ready(pod),
+            available: self.available(pod),
+            terminating: podutil::is_terminating(pod),
+            terminal: podutil::is_terminal(pod),
+            updated: pod_revision(pod) == self.update.name_any(),
         }
     }
 
@@ -139,27 +145,12 @@ impl Sync<'_> {
             }
         }
         condemned.sort_by_key(|p| std::cmp::Reverse(identity::ordinal(p)));
-        let first_unhealthy = slots
-            .iter()
-            .find(|s| self.unavailable(s))
-            .map(|s| s.pod.name_any())
-            .or_else(|| {
-                condemned
-                    .iter()
-                    .rev()
-                    .find(|p| {
-                        !Self::running_and_ready(p)
-                            || podutil::is_terminating(p)
-                            || !self.available(p)
-                    })
-                    .map(ResourceExt::name_any)
-            });
 
         let mut outcome = Outcome {
             status: StatefulSetStatus::default(),
             recheck: None,
         };
-        let done = self.work(&mut slots, &condemned, first_unhealthy).await;
+        let done = self.work(&mut slots, &condemned).await;
         let existing: Vec<&Pod> = slots
             .iter()
             .filter(|s| s.exists)
@@ -209,37 +200,52 @@ impl Sync<'_> {
         s
     }
 
-    async fn work(
-        &self,
-        slots: &mut [Slot],
-        condemned: &[Pod],
-        first_unhealthy: Option<String>,
-    ) -> Result<Progress> {
+    async fn work(&self, slots: &mut [Slot], condemned: &[Pod]) -> Result<Progress> {
         if crate::util::is_deleting(self.set) {
             return Ok(Progress::Blocked);
         }
         let monotonic = self.monotonic();
-        for slot in slots.iter_mut() {
-            if self.process_replica(slot, monotonic).await? && monotonic {
+        let states: Vec<PodState> = slots.iter().map(|s| self.state(&s.pod, s.exists)).collect();
+        for step in order::plan_replicas(&states, monotonic) {
+            match step {
+                Step::Create(i) => {
+                    if let Some(slot) = slots.get_mut(i) {
+                        slot.pod = self.create_pod(&slot.pod).await?;
+                        slot.exists = true;
+                    }
+                }
+                Step::Delete(i) => {
+                    if let Some(slot) = slots.get(i) {
+                        self.delete_pod(&slot.pod).await?;
+                    }
+                }
+                Step::Fix(i) | Step::Wait(i) => {
+                    if let Some(slot) = slots.get(i).filter(|s| s.exists) {
+                        if podutil::phase(&slot.pod) == "Pending" {
+                            self.create_claims(&slot.pod).await?;
+                        }
+                        if !step.blocks() {
+                            self.fix_replica(&slot.pod).await?;
+                        }
+                    }
+                }
+            }
+            if step.blocks() {
                 return Ok(Progress::Blocked);
             }
         }
         for pod in condemned {
             self.fix_claims(pod, false).await?;
         }
-        for pod in condemned {
-            if podutil::is_terminating(pod) {
-                if monotonic {
-                    return Ok(Progress::Blocked);
-                }
-                continue;
+        let states: Vec<PodState> = condemned.iter().map(|p| self.state(p, true)).collect();
+        for step in order::plan_condemned(&states, monotonic) {
+            if let Some(pod) = match step {
+                Step::Delete(i) => condemned.get(i),
+                _ => None,
+            } {
+                self.delete_pod(pod).await?;
             }
-            let healthy = Self::running_and_ready(pod) && self.available(pod);
-            if monotonic && !healthy && first_unhealthy.as_deref() != Some(&pod.name_any()) {
-                return Ok(Progress::Blocked);
-            }
-            self.delete_pod(pod).await?;
-            if monotonic {
+            if step.blocks() {
                 return Ok(Progress::Blocked);
             }
         }
@@ -247,60 +253,26 @@ impl Sync<'_> {
         if kind == "OnDelete" {
             return Ok(Progress::Done);
         }
-        // Roll the highest ordinal first, waiting for each to be available.
-        let floor = usize::try_from(partition).unwrap_or(0);
-        for (i, slot) in slots.iter().enumerate().rev() {
-            if i < floor {
-                break;
+        let states: Vec<PodState> = slots.iter().map(|s| self.state(&s.pod, s.exists)).collect();
+        match order::plan_roll(&states, partition) {
+            Some(Step::Delete(i)) => {
+                if let Some(slot) = slots.get(i) {
+                    self.delete_pod(&slot.pod).await?;
+                }
+                Ok(Progress::DeletedForUpdate)
             }
-            if slot.exists
-                && pod_revision(&slot.pod) != self.update.name_any()
-                && !podutil::is_terminating(&slot.pod)
-            {
-                self.delete_pod(&slot.pod).await?;
-                return Ok(Progress::DeletedForUpdate);
-            }
-            if self.unavailable(slot) {
-                return Ok(Progress::Blocked);
-            }
+            Some(_) => Ok(Progress::Blocked),
+            None => Ok(Progress::Done),
         }
-        Ok(Progress::Done)
     }
 
-    /// `processReplica`: returns true when the sync must stop here in
-    /// OrderedReady mode.
-    async fn process_replica(&self, slot: &mut Slot, monotonic: bool) -> Result<bool> {
-        if slot.exists && podutil::is_terminal(&slot.pod) {
-            if !podutil::is_terminating(&slot.pod) {
-                self.delete_pod(&slot.pod).await?;
-            }
-            return Ok(true);
+    /// Claims per the retention policy, then the pod's identity and storage.
+    async fn fix_replica(&self, pod: &Pod) -> Result<()> {
+        self.fix_claims(pod, true).await?;
+        if !identity::identity_matches(self.set, pod) || !identity::storage_matches(self.set, pod) {
+            self.update_pod(pod).await?;
         }
-        if !slot.exists {
-            let created = self.create_pod(&slot.pod).await?;
-            slot.pod = created;
-            slot.exists = true;
-            if monotonic {
-                return Ok(true);
-            }
-        }
-        if podutil::phase(&slot.pod) == "Pending" {
-            self.create_claims(&slot.pod).await?;
-        }
-        if monotonic
-            && (podutil::is_terminating(&slot.pod)
-                || !Self::running_and_ready(&slot.pod)
-                || !self.available(&slot.pod))
-        {
-            return Ok(true);
-        }
-        self.fix_claims(&slot.pod, true).await?;
-        if !identity::identity_matches(self.set, &slot.pod)
-            || !identity::storage_matches(self.set, &slot.pod)
-        {
-            self.update_pod(&slot.pod).await?;
-        }
-        Ok(false)
+        Ok(())
     }
 
     async fn create_claims(&self, pod: &Pod) -> Result<()> {

@@ -9,6 +9,7 @@
 
 mod control;
 mod identity;
+mod order;
 mod revisions;
 
 use std::sync::Arc;
