@@ -794,7 +794,42 @@ async fn daemonset_runs_one_pod_per_eligible_node_and_rolls_out() {
     numbers.sort();
     assert_eq!(numbers, [1, 2]);
     let out = kubectl(&s, &["rollout", "history", "daemonset/agent"]);
-    assert!(out.contains("REVISION"), "{out}");
+    let listed: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, ["1", "2"], "{out}");
+
+    // Undo: the first template comes back as revision 3.
+    kubectl(&s, &["rollout", "undo", "daemonset/agent"]);
+    eventually("the first revision renumbered 3", || async {
+        let r = revs
+            .get(&rev_list.iter().find(|r| r.revision == 1)?.name_any())
+            .await
+            .ok()?;
+        (r.revision == 3).then_some(())
+    })
+    .await;
+    let out = kubectl(
+        &s,
+        &["rollout", "status", "daemonset/agent", "--timeout=60s"],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    eventually("3 pods back on agent:1", || async {
+        let p = agent_pods(&pods).await;
+        let done = p.len() == 3
+            && p.iter().all(|p| {
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.containers[0].image.as_deref())
+                    == Some("agent:1")
+                    && label(p, "controller-revision-hash") == hash
+            });
+        done.then_some(())
+    })
+    .await;
 
     // A toleration opens the tainted node.
     let patch = json!({"spec": {"template": {"spec": {"tolerations": [
