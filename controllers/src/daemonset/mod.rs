@@ -14,7 +14,7 @@ mod placement;
 mod revisions;
 mod update;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::watcher::{self, watcher};
 use kube::{Api, Resource, ResourceExt};
 
 use crate::events::{EventType, Recorder};
@@ -80,36 +79,64 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         client: client.clone(),
         recorder: ctx.recorder("daemonset-controller"),
     });
-    let controller = Controller::new(
+    Controller::new(
         Api::<DaemonSet>::all(client.clone()),
         watcher::Config::default(),
-    );
-    let sets = controller.store();
-    controller
-        .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .owns(
-            Api::<ControllerRevision>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        // Any node change may change where sets run: look at them all.
-        .watches(
-            Api::<Node>::all(client),
-            watcher::Config::default(),
-            move |_node| {
-                sets.state()
-                    .iter()
-                    .map(|ds| ObjectRef::from_obj(&**ds))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .run(reconcile, error_policy, state)
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "daemonset sync");
-            }
-        })
-        .await;
+    )
+    .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
+    .owns(
+        Api::<ControllerRevision>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    // A node change that may change where sets run: look at them all.
+    .reconcile_all_on(node_changes(client))
+    .run(reconcile, error_policy, state)
+    .for_each(|res| async move {
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "daemonset sync");
+        }
+    })
+    .await;
     Ok(())
+}
+
+/// One item per node change that can change where daemon pods belong: a
+/// node added or removed, or its labels, taints or unschedulable flag
+/// changed (upstream `shouldIgnoreNodeUpdate`); heartbeats are ignored.
+fn node_changes(client: kube::Client) -> impl futures::Stream<Item = ()> + Send + 'static {
+    let fingerprint = |n: &Node| {
+        let spec = n.spec.as_ref();
+        serde_json::json!([
+            n.labels(),
+            spec.and_then(|s| s.taints.as_ref()),
+            spec.and_then(|s| s.unschedulable)
+        ])
+        .to_string()
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    watcher(Api::<Node>::all(client), watcher::Config::default()).filter_map(move |ev| {
+        let out = match ev {
+            Ok(watcher::Event::Init) => {
+                seen.clear();
+                None
+            }
+            Ok(watcher::Event::InitApply(n)) => {
+                seen.insert(n.name_any(), fingerprint(&n));
+                None
+            }
+            Ok(watcher::Event::InitDone) => Some(()),
+            Ok(watcher::Event::Apply(n)) => {
+                let fp = fingerprint(&n);
+                (seen.insert(n.name_any(), fp.clone()) != Some(fp)).then_some(())
+            }
+            Ok(watcher::Event::Delete(n)) => {
+                seen.remove(&n.name_any());
+                Some(())
+            }
+            Err(_) => None,
+        };
+        futures::future::ready(out)
+    })
 }
 
 fn error_policy(_ds: Arc<DaemonSet>, err: &Error, _state: Arc<State>) -> Action {
