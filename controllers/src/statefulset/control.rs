@@ -329,7 +329,8 @@ impl Sync<'_> {
                 self.fix_claims(&created, true).await?;
                 Ok(created)
             }
-            Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::Stale),
+            // Someone else's pod holds the name: retry later, quietly (as upstream).
+            Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::PodExists(pod.name_any())),
             Err(e) => {
                 self.pod_event("create", pod, Some(&e.to_string())).await;
                 Err(Error::api("creating Pod", e))

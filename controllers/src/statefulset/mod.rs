@@ -48,6 +48,8 @@ pub enum Error {
     ClaimDeleting(String),
     #[error("conflict with a newer object; will retry")]
     Stale,
+    #[error("a pod named {0} exists that the StatefulSet does not own")]
+    PodExists(String),
 }
 
 impl Error {
@@ -94,6 +96,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
 fn error_policy(_set: Arc<StatefulSet>, err: &Error, _state: Arc<State>) -> Action {
     match err {
         Error::Stale => Action::requeue(Duration::from_millis(200)),
+        Error::PodExists(_) => Action::requeue(Duration::from_secs(10)),
         _ => {
             tracing::warn!(error = %err, "statefulset sync failed");
             Action::requeue(Duration::from_secs(2))
