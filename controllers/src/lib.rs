@@ -22,8 +22,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 pub mod events;
+mod history;
 pub mod leader;
 pub mod metrics;
+mod podutil;
 pub mod runtime;
 mod util;
 

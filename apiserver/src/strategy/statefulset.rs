@@ -334,6 +334,25 @@ fn validate_daemon_set_spec(spec: &Value) -> Vec<FieldError> {
     errs
 }
 
+/// Where apps/v1 keeps the internal `spec.templateGeneration`: 1 at
+/// creation, +1 on every change of `spec.template` (users cannot set it).
+const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+fn set_template_generation(obj: &mut Value, generation: i64) {
+    let Some(m) = obj.as_object_mut() else {
+        return;
+    };
+    let meta = m.entry("metadata").or_insert_with(|| json!({}));
+    let Some(meta) = meta.as_object_mut() else {
+        return;
+    };
+    let ann = meta.entry("annotations").or_insert_with(|| json!({}));
+    if !ann.is_object() {
+        *ann = json!({});
+    }
+    ann[TEMPLATE_GENERATION] = json!(generation.to_string());
+}
+
 impl Strategy for DaemonSet {
     fn default(&self, obj: &mut Value) {
         default_daemon_set(obj);
@@ -345,6 +364,14 @@ impl Strategy for DaemonSet {
                 json!({"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0}),
             );
         }
+        set_template_generation(obj, 1);
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        let previous = str_at(old, &["metadata", "annotations", TEMPLATE_GENERATION])
+            .parse::<i64>()
+            .unwrap_or(0);
+        let changed = at(new, &["spec", "template"]) != at(old, &["spec", "template"]);
+        set_template_generation(new, previous + i64::from(changed));
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         validate_workload(obj, validate_daemon_set_spec)

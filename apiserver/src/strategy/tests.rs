@@ -462,6 +462,17 @@ fn stateful_set_and_daemon_set() {
     );
     assert_eq!(ds["spec"]["revisionHistoryLimit"], 10);
     assert!(ds["spec"].get("replicas").is_none());
+    let gen = "deprecated.daemonset.template.generation";
+    assert_eq!(ds["metadata"]["annotations"][gen], "1");
+    let mut same = ds.clone();
+    same["metadata"]["annotations"][gen] = json!("7");
+    same["spec"]["minReadySeconds"] = json!(3);
+    let (same, _) = update("apps", "DaemonSet", true, &ds, same);
+    assert_eq!(same["metadata"]["annotations"][gen], "1");
+    let mut changed = same.clone();
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+    let (changed, _) = update("apps", "DaemonSet", true, &same, changed);
+    assert_eq!(changed["metadata"]["annotations"][gen], "2");
     let mut bad = deployment();
     bad["spec"]["template"]["metadata"]["labels"] = json!({});
     let (_, errs) = create("apps", "DaemonSet", true, bad);
