@@ -95,6 +95,25 @@ impl Metrics {
             .set(i64::from(leading));
     }
 
+    /// A `for_each` body for a controller's result stream: counts each
+    /// reconciliation of `controller` (and logs failures at debug level).
+    pub fn count<T, E>(
+        &self,
+        controller: &'static str,
+    ) -> impl FnMut(Result<T, E>) -> std::future::Ready<()>
+    where
+        E: std::fmt::Display,
+    {
+        let metrics = self.clone();
+        move |res| {
+            if let Err(e) = &res {
+                tracing::debug!(controller, error = %e, "reconcile failed");
+            }
+            metrics.reconciled(controller, res.is_ok());
+            std::future::ready(())
+        }
+    }
+
     /// Drive a controller's result stream (`Controller::run(..)`) to its
     /// end, counting each reconciliation.
     pub async fn drive<S, T, E>(&self, controller: &str, stream: S)

@@ -343,10 +343,11 @@ async fn finalize(api: &Api<Namespace>, name: &str) -> Result<Action, kube::Erro
 
 /// Runs the namespace controller.
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     Controller::new(namespaces, watcher::Config::default())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
+        .for_each(metrics.count("namespace"))
         .await;
     Ok(())
 }

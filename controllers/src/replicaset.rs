@@ -59,6 +59,7 @@ struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let rs_api: Api<ReplicaSet> = Api::all(client.clone());
     let pods: Api<Pod> = Api::all(client.clone());
@@ -73,11 +74,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
             replica_sets_for_pod(&store.state(), &pod)
         })
         .run(reconcile, error_policy, state)
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "replicaset reconcile");
-            }
-        })
+        .for_each(metrics.count("replicaset"))
         .await;
     Ok(())
 }

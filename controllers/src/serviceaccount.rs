@@ -71,6 +71,7 @@ fn error_policy<T>(_obj: Arc<T>, err: &Error, _ctx: Arc<Context>) -> Action {
 
 /// Runs the `serviceaccount` controller.
 pub async fn run_service_accounts(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     let accounts: Api<ServiceAccount> = Api::all(ctx.client.clone());
     let only_default =
@@ -80,7 +81,7 @@ pub async fn run_service_accounts(ctx: Arc<Context>) -> anyhow::Result<()> {
             sa.namespace().map(|ns| ObjectRef::new(&ns))
         })
         .run(reconcile_service_account, error_policy, ctx)
-        .for_each(|_| async {})
+        .for_each(metrics.count("serviceaccount"))
         .await;
     Ok(())
 }
@@ -122,6 +123,7 @@ async fn reconcile_service_account(ns: Arc<Namespace>, ctx: Arc<Context>) -> Res
 
 /// Runs the `root-ca-cert-publisher` controller.
 pub async fn run_root_ca(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     let maps: Api<ConfigMap> = Api::all(ctx.client.clone());
     let only_root_ca =
@@ -131,7 +133,7 @@ pub async fn run_root_ca(ctx: Arc<Context>) -> anyhow::Result<()> {
             cm.namespace().map(|ns| ObjectRef::new(&ns))
         })
         .run(reconcile_root_ca, error_policy, ctx)
-        .for_each(|_| async {})
+        .for_each(metrics.count("root-ca-cert-publisher"))
         .await;
     Ok(())
 }

@@ -52,6 +52,7 @@ struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let state = Arc::new(State {
         client: client.clone(),
@@ -63,11 +64,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     )
     .owns(Api::<Job>::all(client), watcher::Config::default())
     .run(reconcile, error_policy, state)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "cronjob reconcile");
-        }
-    })
+    .for_each(metrics.count("cronjob"))
     .await;
     Ok(())
 }

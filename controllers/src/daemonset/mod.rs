@@ -74,6 +74,7 @@ struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let state = Arc::new(State {
         client: client.clone(),
@@ -91,11 +92,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     // A node change that may change where sets run: look at them all.
     .reconcile_all_on(node_changes(client))
     .run(reconcile, error_policy, state)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "daemonset sync");
-        }
-    })
+    .for_each(metrics.count("daemonset"))
     .await;
     Ok(())
 }

@@ -69,6 +69,7 @@ struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let deployments: Api<Deployment> = Api::all(client.clone());
     let rss: Api<ReplicaSet> = Api::all(client.clone());
@@ -83,11 +84,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
             deployments_for_rs(&store.state(), &rs)
         })
         .run(reconcile, error_policy, state)
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "deployment reconcile");
-            }
-        })
+        .for_each(metrics.count("deployment"))
         .await;
     Ok(())
 }

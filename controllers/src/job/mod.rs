@@ -58,6 +58,7 @@ pub(crate) struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let state = Arc::new(State {
         client: client.clone(),
@@ -67,11 +68,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let controller = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default())
         .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
         .run(reconcile, error_policy, state)
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "job reconcile");
-            }
-        });
+        .for_each(metrics.count("job"));
     tokio::join!(controller, release_orphans(client));
     Ok(())
 }

@@ -54,6 +54,7 @@ struct Kubelet {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let api: Api<Pod> = Api::all(ctx.client.clone());
     let controller = Controller::new(api, watcher::Config::default());
     let recorders = (1..=ctx.config.nodes)
@@ -72,7 +73,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     });
     controller
         .run(reconcile, error_policy, kubelet)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(metrics.count("kubelet"))
         .await;
     anyhow::bail!("kubelet pod controller ended")
 }

@@ -69,6 +69,7 @@ struct State {
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let metrics = ctx.metrics.clone();
     let client = ctx.client.clone();
     let state = Arc::new(State {
         client: client.clone(),
@@ -84,11 +85,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         watcher::Config::default(),
     )
     .run(reconcile, error_policy, state)
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!(error = %e, "statefulset sync");
-        }
-    })
+    .for_each(metrics.count("statefulset"))
     .await;
     Ok(())
 }
