@@ -304,3 +304,60 @@ fn services_get_endpoints_and_namespaces_get_service_accounts() {
     let nodes = items(&get_json(&s, &["nodes"]));
     assert_eq!(nodes.len(), 3);
 }
+
+#[test]
+fn statefulsets_get_claims_and_daemonsets_cover_every_node() {
+    let s = Server::start();
+    let sts = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db", "replicas": 2,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                         "spec": {"containers": [{"name": "c", "image": "postgres:17",
+                                  "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "1Gi"}}}}]
+        }
+    });
+    let ds = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {"metadata": {"labels": {"app": "agent"}},
+                         "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        }
+    });
+    for doc in [&sts, &ds] {
+        s.kubectl_with_ok(
+            &conformance::kubectl_path(),
+            &["create", "-f", "-"],
+            Some(&doc.to_string()),
+        );
+    }
+    s.kubectl_ok(&["rollout", "status", "statefulset/db", "--timeout=60s"]);
+    let claims = items(&get_json(&s, &["pvc"]));
+    let mut names: Vec<&str> = claims
+        .iter()
+        .filter_map(|c| c["metadata"]["name"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["data-db-0", "data-db-1"]);
+    for c in &claims {
+        assert_eq!(c["status"]["phase"], "Bound", "{c}");
+    }
+    s.kubectl_ok(&["rollout", "status", "daemonset/agent", "--timeout=60s"]);
+    let pods = items(&get_json(&s, &["pods", "-l", "app=agent"]));
+    let mut nodes: Vec<&str> = pods
+        .iter()
+        .filter_map(|p| p["spec"]["nodeName"].as_str())
+        .collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        ["ferrokube-node-1", "ferrokube-node-2", "ferrokube-node-3"]
+    );
+}

@@ -43,6 +43,7 @@ mod serviceaccount;
 mod statefulset;
 mod volumes;
 
+pub use cronjob::schedule::Schedule as CronSchedule;
 pub use metrics::Metrics;
 pub use runtime::{Config, Context, Handle, Runtime};
 

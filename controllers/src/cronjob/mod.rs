@@ -6,7 +6,7 @@
 //! the history limits, and requeues itself for the next scheduled time.
 
 mod policy;
-mod schedule;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration;
