@@ -10,6 +10,10 @@ BIN := $(CARGO_TARGET_DIR)/debug/ferrokube
 DATA ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:6443
 export FERROKUBE_BIN := $(BIN)
+# CI builds each fresh clone once: incremental state would only fill the disk.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
 
 .PHONY: all deps venv build run test test-rust test-python lint fmt bench bench-store bench-workloads conformance clean-data
 

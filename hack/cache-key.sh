@@ -3,7 +3,9 @@
 # a clone whose sources are older than the last build could reuse a stale binary. This
 # keys the build on content: when the workspace's sources differ from the ones the target
 # dir was last built from, it touches them so cargo rebuilds our crates (dependencies stay
-# cached). Usage: hack/cache-key.sh TARGET_DIR. Idempotent.
+# cached). It also drops what builds of other trees left there (our crates' artifacts and
+# incremental state, rebuilt anyway), so that repeated CI runs from fresh clones do not
+# fill the disk. Usage: hack/cache-key.sh TARGET_DIR. Idempotent.
 set -euo pipefail
 target="${1:?usage: hack/cache-key.sh TARGET_DIR}"
 cd "$(dirname "$0")/.."
@@ -17,5 +19,15 @@ stamp="$target/.ferrokube-source-key"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
   find Cargo.toml Cargo.lock openraft-store apiserver controllers conformance \
     -type f \( -name '*.rs' -o -name 'Cargo.toml' -o -name 'Cargo.lock' \) -exec touch {} + 2>/dev/null || true
+  # Our crates rebuild now anyway: remove their old artifacts (test binaries are large)
+  # and the incremental caches, which only help rebuilding the same tree.
+  for profile in debug release; do
+    rm -rf "$target/$profile/incremental" "$target/$profile/examples"
+    if [ -d "$target/$profile/deps" ]; then
+      find "$target/$profile/deps" -maxdepth 1 -type f -regextype posix-extended \
+        -regex '.*/(lib)?(apiserver|controllers|conformance|openraft_store|ferrokube|client|client_runtime|cluster|controllers_[a-z0-9_]+|kubectl|kubectl_more|server|rest_[a-z]+|testenv|single_node|kill9|openraft_suite|store_bench|apibench|workloadbench)-[0-9a-f]{16}(\..*)?' \
+        -delete
+    fi
+  done
   echo "$key" > "$stamp"
 fi

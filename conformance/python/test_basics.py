@@ -93,11 +93,15 @@ def test_pagination(core):
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="py-pages")))
     for i in range(5):
         core.create_namespaced_config_map(
-            "py-pages", client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"cm-{i}"))
+            "py-pages",
+            client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"cm-{i}", labels={"page": "yes"})),
         )
+    # The root-ca publisher adds kube-root-ca.crt to every namespace: select ours.
     names, token = [], None
     while True:
-        page = core.list_namespaced_config_map("py-pages", limit=2, _continue=token)
+        page = core.list_namespaced_config_map(
+            "py-pages", limit=2, _continue=token, label_selector="page=yes"
+        )
         names += [cm.metadata.name for cm in page.items]
         token = page.metadata._continue
         if not token:
