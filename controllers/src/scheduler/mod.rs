@@ -39,6 +39,8 @@ pub const SCHEDULER_NAME: &str = "default-scheduler";
 const RETRY: Duration = Duration::from_secs(10);
 /// Changes arriving within this window are handled by one pass.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// Best-effort writes (conditions, events) in flight beside the passes.
+const WRITES_IN_FLIGHT: usize = 16;
 /// A repeated FailedScheduling event (same message) at most this often.
 const EVENT_REPEAT: Duration = Duration::from_secs(60);
 
@@ -58,6 +60,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         classes,
         assumed: HashMap::new(),
         unschedulable: HashMap::new(),
+        writes: Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT)),
     };
     let passes = async move {
         scheduler.pods.wait_until_ready().await?;
@@ -123,6 +126,8 @@ struct Scheduler {
     assumed: HashMap<String, (String, PodSpec)>,
     /// Pods we found no node for: uid -> (message, when its event was recorded).
     unschedulable: HashMap<String, (String, Instant)>,
+    /// Bounds the best-effort writes running beside the passes.
+    writes: Arc<tokio::sync::Semaphore>,
 }
 
 fn is_terminal(pod: &Pod) -> bool {
@@ -292,14 +297,15 @@ impl Scheduler {
         {
             Ok(_) => {
                 tracing::debug!(pod = %format!("{ns}/{name}"), node, "bound");
-                self.recorder
-                    .publish(
-                        pod,
-                        EventType::Normal,
-                        "Scheduled",
-                        &format!("Successfully assigned {ns}/{name} to {node}"),
-                    )
-                    .await;
+                // Events are best effort: record them beside the pass, not in it.
+                let recorder = self.recorder.clone();
+                let pod = pod.clone();
+                let message = format!("Successfully assigned {ns}/{name} to {node}");
+                self.spawn_write(async move {
+                    recorder
+                        .publish(&pod, EventType::Normal, "Scheduled", &message)
+                        .await;
+                });
                 true
             }
             Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {
@@ -317,6 +323,16 @@ impl Scheduler {
     /// FailedScheduling event (not repeated more often than EVENT_REPEAT).
     async fn mark_unschedulable(&mut self, pod: &Pod, message: &str) {
         let uid = pod.uid().unwrap_or_default();
+        // A pod marked recently is left alone until its retry is due (upstream
+        // backs unschedulable pods off too): passes stay cheap while many pods
+        // wait, e.g. for nodes to become Ready.
+        if self
+            .unschedulable
+            .get(&uid)
+            .is_some_and(|(_, at)| at.elapsed() < RETRY)
+        {
+            return;
+        }
         let conditions = pod
             .status
             .as_ref()
@@ -350,27 +366,44 @@ impl Scheduler {
             let api: Api<Pod> =
                 Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
             let patch = json!({"status": {"conditions": list}});
-            if let Err(e) = api
-                .patch_status(
-                    &pod.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await
-            {
-                tracing::debug!(pod = %pod.name_any(), error = %e, "cannot mark unschedulable");
-            }
+            let name = pod.name_any();
+            self.spawn_write(async move {
+                if let Err(e) = api
+                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    tracing::debug!(pod = %name, error = %e, "cannot mark unschedulable");
+                }
+            });
         }
         let due = match self.unschedulable.get(&uid) {
             Some((m, at)) => m != message || at.elapsed() >= EVENT_REPEAT,
             None => true,
         };
         if due {
-            self.recorder
-                .publish(pod, EventType::Warning, "FailedScheduling", message)
-                .await;
-            self.unschedulable
-                .insert(uid, (message.to_string(), Instant::now()));
+            let recorder = self.recorder.clone();
+            let (pod, msg) = (pod.clone(), message.to_string());
+            self.spawn_write(async move {
+                recorder
+                    .publish(&pod, EventType::Warning, "FailedScheduling", &msg)
+                    .await;
+            });
         }
+        let first_seen = match self.unschedulable.get(&uid) {
+            Some((m, at)) if !due && m == message => *at,
+            _ => Instant::now(),
+        };
+        self.unschedulable
+            .insert(uid, (message.to_string(), first_seen));
+    }
+
+    /// Run a best-effort write (status condition, event) beside the pass,
+    /// at most WRITES_IN_FLIGHT at a time.
+    fn spawn_write(&self, write: impl std::future::Future<Output = ()> + Send + 'static) {
+        let permits = self.writes.clone();
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            write.await;
+        });
     }
 }
