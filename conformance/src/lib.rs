@@ -364,6 +364,53 @@ pub fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
 }
 
+/// Poll `check` every `every` until it gives `Some`, for at most `wait`;
+/// panics with `what` on time-out. For tests waiting on controllers.
+pub async fn eventually<T, F, Fut>(wait: Duration, every: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let polled = tokio::time::timeout(wait, async {
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+    .await;
+    match polled {
+        Ok(v) => v,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+impl Server {
+    /// Blocking [`eventually`]: poll `check` every 100 ms for at most
+    /// `wait`; on time-out, panic with `what` and the server log.
+    pub fn wait_for<T>(
+        &self,
+        wait: Duration,
+        what: &str,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {wait:?} waiting for {what}\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,16 +57,11 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let res = tokio::time::timeout(WAIT, async {
-        loop {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(res.is_ok(), "timed out waiting for {what}");
+    let check = move || {
+        let fut = check();
+        async move { fut.await.then_some(()) }
+    };
+    conformance::eventually(WAIT, Duration::from_millis(50), what, check).await
 }
 
 /// The next watch event, within `WAIT`.

@@ -3,7 +3,7 @@
 //! stock kubectl. Workloads roll out, Jobs finish, deletes cascade,
 //! namespaces empty themselves.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conformance::{json, Server};
 
@@ -11,17 +11,8 @@ use conformance::{json, Server};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Poll `f` until it returns Some, or panic with `what` and the server log.
-fn eventually<T>(s: &Server, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}\n{}", s.log());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn eventually<T>(s: &Server, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    s.wait_for(WAIT, what, f)
 }
 
 fn get_json(s: &Server, args: &[&str]) -> serde_json::Value {

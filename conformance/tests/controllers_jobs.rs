@@ -50,24 +50,12 @@ fn start() -> Server {
 }
 
 /// Poll `check` every 100 ms until it returns Some, for at most `WAIT`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let res = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Some(v) = check().await {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    match res {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
+    conformance::eventually(WAIT, Duration::from_millis(100), what, check).await
 }
 
 // ---- fake kubelet ------------------------------------------------------------

@@ -32,16 +32,11 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let res = tokio::time::timeout(WAIT, async {
-        loop {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(res.is_ok(), "timed out waiting for {what}");
+    let check = move || {
+        let fut = check();
+        async move { fut.await.then_some(()) }
+    };
+    conformance::eventually(WAIT, Duration::from_millis(100), what, check).await
 }
 
 fn owner_ref<K: Resource<DynamicType = ()>>(owner: &K, block: bool) -> OwnerReference {

@@ -5,7 +5,7 @@
 //! graceful deletion finished by the kubelet, stale nodes turning Unknown,
 //! claims bound and provisioned.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conformance::{json, kubectl_path, Server};
 use serde_json::Value;
@@ -19,17 +19,8 @@ fn start() -> Server {
 }
 
 /// Poll `check` every 100 ms until it gives Some, for at most `WAIT`.
-fn eventually<T>(s: &Server, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {WAIT:?} waiting for {what}\n{}", s.log());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn eventually<T>(s: &Server, what: &str, check: impl FnMut() -> Option<T>) -> T {
+    s.wait_for(WAIT, what, check)
 }
 
 fn apply(s: &Server, manifest: &Value) {

@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{
     ObjectReference, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimStatus,
     PersistentVolumeStatus, Pod,
@@ -24,14 +23,14 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::reflector::Store;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::events::{EventType, Recorder};
 use crate::scheduler::resources::milli;
+use crate::util::watched_store;
 use crate::Context;
 
 pub const PROVISIONER: &str = "ferrokube.io/simulated";
@@ -52,36 +51,9 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let client = ctx.client.clone();
     ensure_default_class(&client).await?;
     let wake = Arc::new(Notify::new());
-    let (claims, claims_writer) = reflector::store::<PersistentVolumeClaim>();
-    let (volumes, volumes_writer) = reflector::store::<PersistentVolume>();
-    let (classes, classes_writer) = reflector::store::<StorageClass>();
-    let claim_events = reflector::reflector(
-        claims_writer,
-        watcher(
-            Api::<PersistentVolumeClaim>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .for_each(notify(wake.clone()));
-    let volume_events = reflector::reflector(
-        volumes_writer,
-        watcher(
-            Api::<PersistentVolume>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .for_each(notify(wake.clone()));
-    let class_events = reflector::reflector(
-        classes_writer,
-        watcher(
-            Api::<StorageClass>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .for_each(notify(wake.clone()));
+    let (claims, claim_events) = watched_store::<PersistentVolumeClaim>(&client, &wake);
+    let (volumes, volume_events) = watched_store::<PersistentVolume>(&client, &wake);
+    let (classes, class_events) = watched_store::<StorageClass>(&client, &wake);
     let binder = Binder {
         client: client.clone(),
         recorder: ctx.recorder("persistentvolume-controller"),
@@ -112,15 +84,6 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
 }
 
 /// A stream callback waking the pass loop on every successful event.
-fn notify<T, E>(wake: Arc<Notify>) -> impl FnMut(Result<T, E>) -> futures::future::Ready<()> {
-    move |ev| {
-        if ev.is_ok() {
-            wake.notify_one();
-        }
-        futures::future::ready(())
-    }
-}
-
 fn is_default(class: &StorageClass) -> bool {
     let a = class.annotations();
     a.get(IS_DEFAULT).map(String::as_str) == Some("true")

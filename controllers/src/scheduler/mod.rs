@@ -19,17 +19,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, PodSpec};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::ResourceExt;
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::events::{EventType, Recorder};
+use crate::util::watched_store;
 use crate::Context;
 use predicates::Usage;
 
@@ -47,10 +46,10 @@ const EVENT_REPEAT: Duration = Duration::from_secs(60);
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let client = ctx.client.clone();
     let wake = Arc::new(Notify::new());
-    let (pods, pod_events) = watch::<Pod>(&client, &wake);
-    let (nodes, node_events) = watch::<Node>(&client, &wake);
-    let (claims, claim_events) = watch::<PersistentVolumeClaim>(&client, &wake);
-    let (classes, class_events) = watch::<StorageClass>(&client, &wake);
+    let (pods, pod_events) = watched_store::<Pod>(&client, &wake);
+    let (nodes, node_events) = watched_store::<Node>(&client, &wake);
+    let (claims, claim_events) = watched_store::<PersistentVolumeClaim>(&client, &wake);
+    let (classes, class_events) = watched_store::<StorageClass>(&client, &wake);
     let mut scheduler = Scheduler {
         client: client.clone(),
         recorder: ctx.recorder(SCHEDULER_NAME),
@@ -83,36 +82,6 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         _ = class_events => anyhow::bail!("storage class watch ended"),
         r = passes => r,
     }
-}
-
-/// A reflector store of every `K`, and the future that feeds it (waking
-/// the pass loop on each change).
-fn watch<K>(
-    client: &kube::Client,
-    wake: &Arc<Notify>,
-) -> (Store<K>, impl std::future::Future<Output = ()>)
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (store, writer) = reflector::store::<K>();
-    let wake = wake.clone();
-    let events = reflector::reflector(
-        writer,
-        watcher(Api::<K>::all(client.clone()), watcher::Config::default()).default_backoff(),
-    )
-    .for_each(move |ev| {
-        if ev.is_ok() {
-            wake.notify_one();
-        }
-        futures::future::ready(())
-    });
-    (store, events)
 }
 
 struct Scheduler {
