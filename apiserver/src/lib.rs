@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod cli;
+pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod health;

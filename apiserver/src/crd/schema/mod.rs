@@ -1,0 +1,1 @@
+//! Structural schemas of custom resources (filled in by the schema work).
