@@ -9,7 +9,7 @@
 //! rendered once and served with an `ETag`.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::{
     http::header::{self, HeaderValue},
@@ -17,8 +17,10 @@ use actix_web::{
 };
 use serde_json::{json, Map, Value};
 
+use crate::catalog::Catalog;
 use crate::error::{ApiError, Details};
-use crate::resources::{self, GroupInfo, ResourceInfo};
+use crate::resources::{GroupInfo, ResourceInfo};
+use crate::state::AppState;
 
 const DISCOVERY_GROUP: &str = "apidiscovery.k8s.io";
 const DISCOVERY_KIND: &str = "APIGroupDiscoveryList";
@@ -234,9 +236,9 @@ pub fn api_group_doc(g: &GroupInfo) -> Value {
 }
 
 /// `APIGroupList` for `/apis` (every group but the core one).
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = resources::groups()
-        .iter()
+pub fn api_group_list(c: &Catalog) -> Value {
+    let groups: Vec<Value> = c
+        .groups()
         .filter(|g| !g.name.is_empty())
         .map(|g| Value::Object(api_group_body(g)))
         .collect();
@@ -275,8 +277,9 @@ fn legacy_entries(r: &ResourceInfo) -> Vec<Value> {
 
 /// `APIResourceList` for `/api/v1` or `/apis/{group}/{version}`, or `None`
 /// when the group-version is not served.
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
-    let mut entries: Vec<Value> = resources::in_group_version(group, version)
+pub fn api_resource_list(c: &Catalog, group: &str, version: &str) -> Option<Value> {
+    let mut entries: Vec<Value> = c
+        .in_group_version(group, version)
         .flat_map(legacy_entries)
         .collect();
     if entries.is_empty() {
@@ -342,12 +345,12 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
     Value::Object(m)
 }
 
-fn aggregated_group(g: &GroupInfo) -> Value {
+fn aggregated_group(c: &Catalog, g: &GroupInfo) -> Value {
     let versions: Vec<Value> = g
         .versions
         .iter()
         .map(|v| {
-            let mut rs: Vec<&ResourceInfo> = resources::in_group_version(g.name, v).collect();
+            let mut rs: Vec<&ResourceInfo> = c.in_group_version(g.name, v).collect();
             rs.sort_by_key(|r| r.plural);
             json!({
                 "version": v,
@@ -366,11 +369,11 @@ fn aggregated_group(g: &GroupInfo) -> Value {
 
 /// The aggregated `APIGroupDiscoveryList`: for `/api` (`core` = true, the
 /// core group only) or `/apis` (every other group).
-pub fn aggregated(core: bool, format: Format) -> Value {
-    let items: Vec<Value> = resources::groups()
-        .iter()
+pub fn aggregated(c: &Catalog, core: bool, format: Format) -> Value {
+    let items: Vec<Value> = c
+        .groups()
         .filter(|g| g.name.is_empty() == core)
-        .map(aggregated_group)
+        .map(|g| aggregated_group(c, g))
         .collect();
     json!({
         "kind": DISCOVERY_KIND,
@@ -382,35 +385,68 @@ pub fn aggregated(core: bool, format: Format) -> Value {
 
 // ---------------------------------------------------------------- handlers
 
-static API_V2: LazyLock<Rendered> = LazyLock::new(|| Rendered::new(&aggregated(true, Format::V2)));
-static API_V2BETA1: LazyLock<Rendered> =
-    LazyLock::new(|| Rendered::new(&aggregated(true, Format::V2Beta1)));
-static APIS_V2: LazyLock<Rendered> =
-    LazyLock::new(|| Rendered::new(&aggregated(false, Format::V2)));
-static APIS_V2BETA1: LazyLock<Rendered> =
-    LazyLock::new(|| Rendered::new(&aggregated(false, Format::V2Beta1)));
-static APIS_LEGACY: LazyLock<Rendered> = LazyLock::new(|| Rendered::new(&api_group_list()));
-/// `APIResourceList` per "group/version" ("/v1" for core).
-static RESOURCE_LISTS: LazyLock<BTreeMap<String, Rendered>> = LazyLock::new(|| {
-    resources::groups()
-        .iter()
-        .flat_map(|g| g.versions.iter().map(move |v| (g.name, *v)))
-        .filter_map(|(g, v)| Some((format!("{g}/{v}"), Rendered::new(&api_resource_list(g, v)?))))
-        .collect()
-});
-/// `APIGroup` per group name.
-static GROUP_DOCS: LazyLock<BTreeMap<&'static str, Rendered>> = LazyLock::new(|| {
-    resources::groups()
-        .iter()
-        .filter(|g| !g.name.is_empty())
-        .map(|g| (g.name, Rendered::new(&api_group_doc(g))))
-        .collect()
-});
+/// Every discovery document of one catalog snapshot, rendered once.
+pub struct Documents {
+    api_v2: Rendered,
+    api_v2beta1: Rendered,
+    apis_v2: Rendered,
+    apis_v2beta1: Rendered,
+    apis_legacy: Rendered,
+    /// `APIResourceList` per "group/version" ("/v1" for core).
+    resource_lists: BTreeMap<String, Rendered>,
+    /// `APIGroup` per group name.
+    group_docs: BTreeMap<&'static str, Rendered>,
+}
+
+impl Documents {
+    fn build(c: &Catalog) -> Documents {
+        Documents {
+            api_v2: Rendered::new(&aggregated(c, true, Format::V2)),
+            api_v2beta1: Rendered::new(&aggregated(c, true, Format::V2Beta1)),
+            apis_v2: Rendered::new(&aggregated(c, false, Format::V2)),
+            apis_v2beta1: Rendered::new(&aggregated(c, false, Format::V2Beta1)),
+            apis_legacy: Rendered::new(&api_group_list(c)),
+            resource_lists: c
+                .groups()
+                .flat_map(|g| g.versions.iter().map(move |v| (g.name, *v)))
+                .filter_map(|(g, v)| {
+                    Some((
+                        format!("{g}/{v}"),
+                        Rendered::new(&api_resource_list(c, g, v)?),
+                    ))
+                })
+                .collect(),
+            group_docs: c
+                .groups()
+                .filter(|g| !g.name.is_empty())
+                .map(|g| (g.name, Rendered::new(&api_group_doc(g))))
+                .collect(),
+        }
+    }
+}
+
+/// The served catalog of the request's server (built-ins only when the
+/// app has no state, as in unit tests).
+fn catalog_of(req: &HttpRequest) -> Arc<Catalog> {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.catalog(),
+        None => {
+            static BUILTIN: LazyLock<Arc<Catalog>> = LazyLock::new(|| Arc::new(Catalog::builtin()));
+            BUILTIN.clone()
+        }
+    }
+}
+
+/// Runs `f` on the discovery documents of the request's catalog.
+fn with_docs<T>(req: &HttpRequest, f: impl FnOnce(&Documents) -> T) -> T {
+    let c = catalog_of(req);
+    f(c.discovery.get_or_init(|| Documents::build(&c)))
+}
 
 async fn api(req: HttpRequest) -> HttpResponse {
     match accept_of(&req) {
-        Format::V2 => respond(&req, &API_V2, Format::V2),
-        Format::V2Beta1 => respond(&req, &API_V2BETA1, Format::V2Beta1),
+        Format::V2 => with_docs(&req, |d| respond(&req, &d.api_v2, Format::V2)),
+        Format::V2Beta1 => with_docs(&req, |d| respond(&req, &d.api_v2beta1, Format::V2Beta1)),
         Format::Legacy => {
             let host = req.connection_info().host().to_string();
             respond(&req, &Rendered::new(&api_versions(&host)), Format::Legacy)
@@ -419,22 +455,26 @@ async fn api(req: HttpRequest) -> HttpResponse {
 }
 
 async fn apis(req: HttpRequest) -> HttpResponse {
-    match accept_of(&req) {
-        Format::V2 => respond(&req, &APIS_V2, Format::V2),
-        Format::V2Beta1 => respond(&req, &APIS_V2BETA1, Format::V2Beta1),
-        Format::Legacy => respond(&req, &APIS_LEGACY, Format::Legacy),
-    }
+    with_docs(&req, |d| match accept_of(&req) {
+        Format::V2 => respond(&req, &d.apis_v2, Format::V2),
+        Format::V2Beta1 => respond(&req, &d.apis_v2beta1, Format::V2Beta1),
+        Format::Legacy => respond(&req, &d.apis_legacy, Format::Legacy),
+    })
 }
 
 async fn core_resources(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let doc = RESOURCE_LISTS.get("/v1").ok_or_else(not_found)?;
-    Ok(respond(&req, doc, Format::Legacy))
+    with_docs(&req, |d| {
+        let doc = d.resource_lists.get("/v1").ok_or_else(not_found)?;
+        Ok(respond(&req, doc, Format::Legacy))
+    })
 }
 
 async fn api_group(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let group = path.into_inner();
-    let doc = GROUP_DOCS.get(group.as_str()).ok_or_else(not_found)?;
-    Ok(respond(&req, doc, Format::Legacy))
+    with_docs(&req, |d| {
+        let doc = d.group_docs.get(group.as_str()).ok_or_else(not_found)?;
+        Ok(respond(&req, doc, Format::Legacy))
+    })
 }
 
 async fn group_resources(
@@ -445,10 +485,13 @@ async fn group_resources(
     if group.is_empty() {
         return Err(not_found());
     }
-    let doc = RESOURCE_LISTS
-        .get(&format!("{group}/{version}"))
-        .ok_or_else(not_found)?;
-    Ok(respond(&req, doc, Format::Legacy))
+    with_docs(&req, |d| {
+        let doc = d
+            .resource_lists
+            .get(&format!("{group}/{version}"))
+            .ok_or_else(not_found)?;
+        Ok(respond(&req, doc, Format::Legacy))
+    })
 }
 
 #[cfg(test)]
@@ -694,11 +737,12 @@ mod tests {
             serde_json::from_value(api_versions("127.0.0.1:6443")).expect("APIVersions");
         assert_eq!(versions.versions, vec!["v1".to_string()]);
         let groups: meta::APIGroupList =
-            serde_json::from_value(api_group_list()).expect("APIGroupList");
+            serde_json::from_value(api_group_list(&Catalog::builtin())).expect("APIGroupList");
         assert!(groups.groups.iter().any(|g| g.name == "apps"));
-        let list: meta::APIResourceList =
-            serde_json::from_value(api_resource_list("apps", "v1").expect("apps/v1"))
-                .expect("APIResourceList");
+        let list: meta::APIResourceList = serde_json::from_value(
+            api_resource_list(&Catalog::builtin(), "apps", "v1").expect("apps/v1"),
+        )
+        .expect("APIResourceList");
         let scale = list
             .resources
             .iter()
@@ -710,14 +754,15 @@ mod tests {
         use kube::core::discovery::v2::APIGroupDiscoveryList;
         for core in [true, false] {
             let agg: APIGroupDiscoveryList =
-                serde_json::from_value(aggregated(core, Format::V2)).expect("aggregated");
+                serde_json::from_value(aggregated(&Catalog::builtin(), core, Format::V2))
+                    .expect("aggregated");
             let resources: usize = agg
                 .items
                 .iter()
                 .flat_map(|g| &g.versions)
                 .map(|v| v.resources.len())
                 .sum();
-            let expected = resources::BUILTIN
+            let expected = crate::resources::BUILTIN
                 .iter()
                 .filter(|r| r.group.is_empty() == core)
                 .count();

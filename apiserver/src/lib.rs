@@ -10,6 +10,7 @@
 //! - everything else: the server, REST handlers, registry store, watch cache.
 
 pub mod body;
+pub mod catalog;
 pub mod cli;
 pub mod crd;
 pub mod discovery;

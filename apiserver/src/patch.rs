@@ -31,7 +31,21 @@ impl PatchKind {
             _ => Err(ApiError::unsupported_media_type(UNSUPPORTED)),
         }
     }
+
+    /// The patch type of a request to a resource: custom resources have no
+    /// strategic merge (no Go types to carry patch strategies), as upstream.
+    pub fn for_resource(media: &str, custom: bool) -> ApiResult<PatchKind> {
+        match Self::from_media_type(media)? {
+            PatchKind::Strategic if custom => {
+                Err(ApiError::unsupported_media_type(UNSUPPORTED_CUSTOM))
+            }
+            k => Ok(k),
+        }
+    }
 }
+
+/// upstream's 415 for custom resources, which take no strategic merge.
+const UNSUPPORTED_CUSTOM: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 /// A parsed patch document.
 pub enum PatchDoc {

@@ -34,6 +34,9 @@ pub struct ResourceInfo {
     pub categories: &'static [&'static str],
     pub verbs: &'static [&'static str],
     pub subresources: &'static [Subresource],
+    /// What a CustomResourceDefinition declares for this version (schema,
+    /// printer columns, scale paths); `None` for built-in resources.
+    pub custom: Option<&'static crate::crd::Served>,
 }
 
 impl ResourceInfo {
@@ -52,6 +55,11 @@ impl ResourceInfo {
 
     pub fn has_status(&self) -> bool {
         self.subresource("status").is_some()
+    }
+
+    /// Whether a CustomResourceDefinition declares this resource.
+    pub fn is_custom(&self) -> bool {
+        self.custom.is_some()
     }
 }
 
@@ -159,6 +167,7 @@ macro_rules! resource {
             categories: $cats,
             verbs: $verbs,
             subresources: $subs,
+            custom: None,
         }
     };
 }

@@ -145,6 +145,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .await
         .map_err(|e| Error::State(e.message))?;
     state.set_lifecycle(opts.lifecycle);
+    crate::crd::controller::start(state.clone());
     let health = web::Data::new(Health { store });
     let metrics = web::Data::new(Metrics::with_extra(|r| {
         if let Some(m) = &opts.controller_metrics {

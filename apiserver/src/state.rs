@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use openraft_store::Store;
 
+use crate::catalog::Catalog;
 use crate::error::ApiError;
 
 /// Namespaces every cluster has.
@@ -18,6 +19,8 @@ pub struct AppState {
     caches: Mutex<HashMap<Vec<u8>, Arc<crate::watchcache::WatchCache>>>,
     garbage_collector: std::sync::atomic::AtomicBool,
     lifecycle: std::sync::atomic::AtomicU8,
+    /// The resources served now (built-ins plus established CRDs).
+    catalog: std::sync::RwLock<Arc<Catalog>>,
 }
 
 /// Which controllers finish what the REST layer starts. Without them the
@@ -39,6 +42,7 @@ impl AppState {
             caches: Mutex::new(HashMap::new()),
             garbage_collector: std::sync::atomic::AtomicBool::new(false),
             lifecycle: std::sync::atomic::AtomicU8::new(0),
+            catalog: std::sync::RwLock::new(Arc::new(Catalog::builtin())),
         }))
     }
 
@@ -102,6 +106,23 @@ impl AppState {
     pub fn garbage_collector(&self) -> bool {
         self.garbage_collector
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The resources served now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.catalog.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Publishes a new set of served resources.
+    pub fn set_catalog(&self, c: Catalog) {
+        let mut g = match self.catalog.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = Arc::new(c);
     }
 
     /// The watch cache of one resource prefix, started on first use.

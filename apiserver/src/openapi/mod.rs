@@ -7,6 +7,7 @@
 //! Also answers which fields of an object its kind does not declare
 //! ([`unknown_fields`]), for `fieldValidation=Strict|Warn`.
 
+mod custom;
 mod paths;
 pub mod schemas;
 mod unknown;
@@ -22,11 +23,13 @@ use actix_web::{
 };
 use serde_json::{json, Map, Value};
 
+use crate::catalog::Catalog;
 use crate::discovery::content_hash;
 use crate::error::{ApiError, Details};
-use crate::resources;
+use crate::state::AppState;
 use paths::Flavor;
 use schemas::Definitions;
+use std::sync::Arc;
 
 /// `info.version` of the documents: the Kubernetes version we report.
 const KUBE_VERSION: &str = "v1.33.1";
@@ -72,11 +75,36 @@ pub fn prune_unknown_fields(
 /// of a second in debug builds). Blocking: call it from `spawn_blocking` or
 /// before the server starts.
 pub fn prepare() {
-    LazyLock::force(&DOCUMENTS);
+    LazyLock::force(&BUILTIN_CATALOG);
+    documents(&BUILTIN_CATALOG);
 }
 
 static DEFINITIONS: LazyLock<Definitions> = LazyLock::new(Definitions::generate);
-static DOCUMENTS: LazyLock<Documents> = LazyLock::new(|| Documents::build(&DEFINITIONS));
+static BUILTIN_CATALOG: LazyLock<Arc<Catalog>> = LazyLock::new(|| Arc::new(Catalog::builtin()));
+
+/// The documents of a catalog snapshot, built on first use. Snapshots
+/// without custom resources share the built-in documents.
+fn documents(c: &Catalog) -> &Documents {
+    if c.custom().is_empty() && !std::ptr::eq(c, &**BUILTIN_CATALOG) {
+        return documents(&BUILTIN_CATALOG);
+    }
+    c.openapi.get_or_init(|| {
+        if c.custom().is_empty() {
+            Documents::build(&DEFINITIONS, c)
+        } else {
+            Documents::build(&custom::with_custom(&DEFINITIONS, c), c)
+        }
+    })
+}
+
+/// The served catalog of the request's server (built-ins when the app has
+/// no state, as in unit tests).
+fn catalog_of(req: &HttpRequest) -> Arc<Catalog> {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.catalog(),
+        None => BUILTIN_CATALOG.clone(),
+    }
+}
 
 /// A rendered document and its hash (also its entity tag).
 struct Rendered {
@@ -95,7 +123,7 @@ impl Rendered {
     }
 }
 
-struct Documents {
+pub struct Documents {
     v2: Rendered,
     /// The same document as gnostic protobuf.
     v2_proto: Rendered,
@@ -122,11 +150,11 @@ fn gv_key(group: &str, version: &str) -> String {
 }
 
 impl Documents {
-    fn build(defs: &Definitions) -> Documents {
+    fn build(defs: &Definitions, c: &Catalog) -> Documents {
         let mut v3 = BTreeMap::new();
-        for g in resources::groups() {
+        for g in c.groups() {
             for v in g.versions {
-                let doc = v3_group_version(defs, g.name, v);
+                let doc = v3_group_version(defs, c, g.name, v);
                 v3.insert(gv_key(g.name, v), Rendered::new(&doc));
             }
         }
@@ -139,7 +167,7 @@ impl Documents {
                 )
             })
             .collect();
-        let v2 = v2_document(defs);
+        let v2 = v2_document(defs, c);
         Documents {
             v2: Rendered::new(&v2),
             v2_proto: Rendered::from_bytes(v2proto::encode(&v2)),
@@ -151,9 +179,9 @@ impl Documents {
 
 /// The OpenAPI 3.0 document of one group-version: its paths and every schema
 /// they reach.
-fn v3_group_version(defs: &Definitions, group: &str, version: &str) -> Value {
+fn v3_group_version(defs: &Definitions, c: &Catalog, group: &str, version: &str) -> Value {
     let mut paths = Map::new();
-    for r in resources::in_group_version(group, version) {
+    for r in c.in_group_version(group, version) {
         paths::add_resource(&mut paths, defs, r, Flavor::V3);
     }
     let mut roots = Vec::new();
@@ -184,9 +212,9 @@ fn v3_group_version(defs: &Definitions, group: &str, version: &str) -> Value {
 }
 
 /// The Swagger 2.0 document: every path and every definition.
-fn v2_document(defs: &Definitions) -> Value {
+fn v2_document(defs: &Definitions, c: &Catalog) -> Value {
     let mut paths = Map::new();
-    for r in resources::BUILTIN {
+    for r in c.all() {
         paths::add_resource(&mut paths, defs, r, Flavor::V2);
     }
     let definitions: Map<String, Value> = defs
@@ -288,25 +316,23 @@ fn serve_as(
 }
 
 async fn v2(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let catalog = catalog_of(&req);
+    let docs = documents(&catalog);
     if wants_v2_protobuf(&req) {
-        return Ok(serve_as(
-            &req,
-            &DOCUMENTS.v2_proto,
-            false,
-            v2proto::CONTENT_TYPE,
-        ));
+        return Ok(serve_as(&req, &docs.v2_proto, false, v2proto::CONTENT_TYPE));
     }
     if !accepts_json(&req) {
         return Err(not_acceptable());
     }
-    Ok(serve(&req, &DOCUMENTS.v2, false))
+    Ok(serve(&req, &docs.v2, false))
 }
 
 async fn v3_index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if !accepts_json(&req) {
         return Err(not_acceptable());
     }
-    Ok(serve(&req, &DOCUMENTS.v3_index, false))
+    let catalog = catalog_of(&req);
+    Ok(serve(&req, &documents(&catalog).v3_index, false))
 }
 
 #[derive(serde::Deserialize)]
@@ -321,7 +347,8 @@ async fn v3_document(
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner();
     let key = key.trim_end_matches('/');
-    let doc = DOCUMENTS.v3.get(key).ok_or_else(not_found)?;
+    let catalog = catalog_of(&req);
+    let doc = documents(&catalog).v3.get(key).ok_or_else(not_found)?;
     if !accepts_json(&req) {
         return Err(not_acceptable());
     }

@@ -40,6 +40,7 @@ const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 pub type Gvk = (&'static str, &'static str, &'static str);
 
 /// Every definition plus which one describes each served kind.
+#[derive(Clone)]
 pub struct Definitions {
     /// Definition name -> raw schema.
     pub defs: Map<String, Value>,
@@ -204,7 +205,7 @@ pub fn collect_refs(v: &Value, f: &mut impl FnMut(&str)) {
     }
 }
 
-fn list_schema(kind: &str, item: &str) -> Value {
+pub fn list_schema(kind: &str, item: &str) -> Value {
     json!({
         "description": format!("{kind}List is a list of {kind} objects."),
         "type": "object",

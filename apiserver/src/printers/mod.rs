@@ -19,7 +19,7 @@ mod batch;
 mod certificates;
 mod coordination;
 mod core;
-mod custom;
+pub mod custom;
 mod discovery;
 mod docs;
 mod format;

@@ -9,6 +9,9 @@ use crate::resources::ResourceInfo;
 use crate::strategy::{self, Strategy};
 
 pub fn strategy(info: &ResourceInfo) -> &'static dyn Strategy {
+    if let Some(custom) = info.custom {
+        return custom;
+    }
     strategy::for_kind(info.group, info.kind, info.namespaced)
 }
 

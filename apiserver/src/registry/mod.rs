@@ -533,6 +533,11 @@ impl Registry {
                     Some("Orphan") => add_unique(&mut finals, "orphan"),
                     _ => {}
                 }
+                let crd_first_delete = is_crd(info) && !meta::is_deleting(old);
+                if crd_first_delete {
+                    // Its objects go first (the CRD controller removes this).
+                    add_unique(&mut finals, crate::crd::CLEANUP_FINALIZER);
+                }
                 let grace = grace_period(info, old, opts);
                 if finals.is_empty() && grace == 0 {
                     return Ok(Action::Delete);
@@ -559,6 +564,9 @@ impl Registry {
                 } else {
                     meta::set_meta(&mut new, "finalizers", json!(finals));
                 }
+                if crd_first_delete {
+                    mark_crd_terminating(&mut new);
+                }
                 Ok(Action::Put(new))
             })
             .await?;
@@ -568,6 +576,28 @@ impl Registry {
             Ok(Deleted::Gone(updated.object))
         }
     }
+}
+
+fn is_crd(info: &ResourceInfo) -> bool {
+    info.group == "apiextensions.k8s.io" && info.plural == "customresourcedefinitions"
+}
+
+/// The `Terminating` condition a CRD gets on its first delete.
+fn mark_crd_terminating(crd: &mut Value) {
+    let mut conditions: Vec<Value> = crd
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    conditions.retain(|c| c["type"] != "Terminating");
+    conditions.push(json!({
+        "type": "Terminating",
+        "status": "True",
+        "lastTransitionTime": meta::now(),
+        "reason": "InstanceDeletionPending",
+        "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+    }));
+    meta::set_path(crd, &["status", "conditions"], Value::Array(conditions));
 }
 
 /// A continue token whose revision was compacted.

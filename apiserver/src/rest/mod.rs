@@ -14,10 +14,11 @@ mod write;
 
 use actix_web::{http::Method, web, HttpRequest, HttpResponse};
 
+use crate::catalog::Catalog;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::registry::Registry;
-use crate::resources::{self, ResourceInfo};
+use crate::resources::ResourceInfo;
 use crate::state::AppState;
 
 /// Registers `/api/v1/...` and `/apis/{group}/{version}/...` resource routes.
@@ -61,7 +62,7 @@ fn method_not_allowed() -> ApiError {
 }
 
 /// Resolves the path segments after `/api/v1` or `/apis/{group}/{version}`.
-pub fn resolve(group: &str, version: &str, tail: &str) -> ApiResult<Target> {
+pub fn resolve(catalog: &Catalog, group: &str, version: &str, tail: &str) -> ApiResult<Target> {
     let mut segs: Vec<&str> = tail.split('/').collect();
     if segs.last() == Some(&"") && segs.len() > 1 {
         segs.pop();
@@ -73,7 +74,7 @@ pub fn resolve(group: &str, version: &str, tail: &str) -> ApiResult<Target> {
     if watch_path {
         segs.remove(0);
     }
-    let lookup = |plural: &str| resources::lookup(group, version, plural).ok_or_else(not_found);
+    let lookup = |plural: &str| catalog.lookup(group, version, plural).ok_or_else(not_found);
     let target = |info, namespace: Option<&str>, name: Option<&str>, sub: Option<&str>| Target {
         info,
         namespace: namespace.map(str::to_string),
@@ -136,7 +137,8 @@ async fn core_handler(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let tail = req.match_info().get("tail").unwrap_or("").to_string();
-    respond(resolve("", "v1", &tail), req, payload, state).await
+    let catalog = state.catalog();
+    respond(resolve(&catalog, "", "v1", &tail), req, payload, state).await
 }
 
 async fn group_handler(
@@ -147,7 +149,14 @@ async fn group_handler(
     let group = req.match_info().get("group").unwrap_or("").to_string();
     let version = req.match_info().get("version").unwrap_or("").to_string();
     let tail = req.match_info().get("tail").unwrap_or("").to_string();
-    respond(resolve(&group, &version, &tail), req, payload, state).await
+    let catalog = state.catalog();
+    respond(
+        resolve(&catalog, &group, &version, &tail),
+        req,
+        payload,
+        state,
+    )
+    .await
 }
 
 async fn respond(
@@ -290,24 +299,36 @@ mod tests {
 
     #[test]
     fn paths_resolve_to_scope_name_and_subresource() {
-        let t = resolve("", "v1", "namespaces/default/pods/web/status").unwrap();
+        let t = resolve(
+            &Catalog::builtin(),
+            "",
+            "v1",
+            "namespaces/default/pods/web/status",
+        )
+        .unwrap();
         assert_eq!(t.info.plural, "pods");
         assert_eq!(t.ns(), Some("default"));
         assert_eq!(t.name(), "web");
         assert_eq!(t.subresource.as_deref(), Some("status"));
 
-        let t = resolve("", "v1", "namespaces/default").unwrap();
+        let t = resolve(&Catalog::builtin(), "", "v1", "namespaces/default").unwrap();
         assert_eq!(t.info.plural, "namespaces");
         assert_eq!(t.name(), "default");
 
-        let t = resolve("", "v1", "namespaces/default/status").unwrap();
+        let t = resolve(&Catalog::builtin(), "", "v1", "namespaces/default/status").unwrap();
         assert_eq!(t.info.plural, "namespaces");
         assert_eq!(t.subresource.as_deref(), Some("status"));
 
-        let t = resolve("", "v1", "pods").unwrap();
+        let t = resolve(&Catalog::builtin(), "", "v1", "pods").unwrap();
         assert!(t.ns().is_none() && t.name.is_none());
 
-        let t = resolve("apps", "v1", "watch/namespaces/a/deployments").unwrap();
+        let t = resolve(
+            &Catalog::builtin(),
+            "apps",
+            "v1",
+            "watch/namespaces/a/deployments",
+        )
+        .unwrap();
         assert!(t.watch_path);
         assert_eq!(t.ns(), Some("a"));
     }
@@ -322,7 +343,7 @@ mod tests {
             ("apps", "v9", "deployments"),
             ("", "v1", "namespaces/a/pods/web/status/x"),
         ] {
-            let e = resolve(g, v, tail).unwrap_err();
+            let e = resolve(&Catalog::builtin(), g, v, tail).unwrap_err();
             assert_eq!(e.code, 404, "{tail}");
             assert_eq!(e.message, NOT_FOUND_MESSAGE);
         }

@@ -14,7 +14,6 @@ use super::output::{self, Format};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::{keys, meta, Action, DeleteOptions, OBJECT_MODIFIED};
-use crate::resources;
 
 fn spec_finalizers(ns: &Value) -> Vec<Value> {
     ns.pointer("/spec/finalizers")
@@ -93,11 +92,12 @@ pub async fn delete(ctx: &Ctx<'_>, opts: &DeleteOptions) -> ApiResult<HttpRespon
     Ok(output::respond(200, &body, Format::Json, &[]))
 }
 
-/// Removes every namespaced built-in object stored under the namespace
+/// Removes every namespaced object (built-in or custom) stored under the namespace
 /// (only when no namespace controller runs).
 async fn purge(ctx: &Ctx<'_>, ns: &str) -> ApiResult<()> {
-    let mut prefixes: Vec<Vec<u8>> = resources::BUILTIN
-        .iter()
+    let catalog = ctx.state.catalog();
+    let mut prefixes: Vec<Vec<u8>> = catalog
+        .all()
         .filter(|r| r.namespaced)
         .map(|r| keys::list_prefix(r, Some(ns)))
         .collect();

@@ -120,22 +120,27 @@ fn partial_metadata(obj: &Value) -> Value {
     })
 }
 
+/// The one-row Table of an object: a CRD's printer columns for custom
+/// resources, the kind's printer for built-ins.
+pub fn object_table(
+    info: &ResourceInfo,
+    obj: &Value,
+    include: IncludeObject,
+    headers: bool,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    match info.custom {
+        Some(c) => c.columns.object_table(obj, include, now, headers),
+        None => printers::object_table(info.group, info.kind, obj, include, now, headers),
+    }
+}
+
 /// One object in the requested format.
 pub fn render_object(info: &ResourceInfo, obj: Value, format: Format) -> Value {
     match format {
         Format::Json | Format::Yaml => with_type(info, obj),
         Format::Metadata => partial_metadata(&obj),
-        Format::Table(include) => {
-            let obj = with_type(info, obj);
-            printers::object_table(
-                info.group,
-                info.kind,
-                &obj,
-                include,
-                jiff::Timestamp::now(),
-                true,
-            )
-        }
+        Format::Table(include) => object_table(info, &with_type(info, obj), include, true),
     }
 }
 
@@ -183,14 +188,18 @@ pub fn render_list(
         }),
         Format::Table(include) => {
             let items: Vec<Value> = items.into_iter().map(|o| with_type(info, o)).collect();
-            printers::table(
-                info.group,
-                info.kind,
-                &items,
-                include,
-                Value::Object(meta),
-                jiff::Timestamp::now(),
-            )
+            let now = jiff::Timestamp::now();
+            match info.custom {
+                Some(c) => c.columns.table(&items, include, Value::Object(meta), now),
+                None => printers::table(
+                    info.group,
+                    info.kind,
+                    &items,
+                    include,
+                    Value::Object(meta),
+                    now,
+                ),
+            }
         }
     }
 }

@@ -14,8 +14,47 @@ use crate::registry::{self, meta, Action, OBJECT_MODIFIED};
 use crate::resources::ResourceInfo;
 use crate::selectors::LabelSelector;
 
+/// `.spec.replicas` -> ["spec", "replicas"].
+fn segments(path: &str) -> Vec<&str> {
+    path.split('.').filter(|s| !s.is_empty()).collect()
+}
+
+fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    segments(path).iter().try_fold(obj, |v, k| v.get(*k))
+}
+
+/// Where `spec.replicas` lives in objects of this resource.
+fn spec_replicas_path(info: &ResourceInfo) -> Vec<&str> {
+    match info.custom.and_then(|c| c.scale.as_ref()) {
+        Some(paths) => segments(&paths.spec_replicas),
+        None => vec!["spec", "replicas"],
+    }
+}
+
+/// The Scale view of a custom object (the CRD's scale paths; missing
+/// values count as 0, as upstream).
+fn custom_scale(paths: &crate::crd::served::ScalePaths, obj: &Value) -> (i64, i64, String) {
+    let int = |p: &str| at(obj, p).and_then(Value::as_i64).unwrap_or(0);
+    let selector = paths
+        .label_selector
+        .as_deref()
+        .and_then(|p| at(obj, p))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    (
+        int(&paths.spec_replicas),
+        int(&paths.status_replicas),
+        selector,
+    )
+}
+
 /// The Scale view of an object.
 pub fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
+    if let Some(paths) = info.custom.and_then(|c| c.scale.as_ref()) {
+        let (spec, status, selector) = custom_scale(paths, obj);
+        return scale_object(obj, spec, status, &selector);
+    }
     let selector = match obj.pointer("/spec/selector") {
         // ReplicationController: a plain map.
         Some(Value::Object(m)) if info.plural == "replicationcontrollers" => {
@@ -30,6 +69,19 @@ pub fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
             .map(|s| s.to_string())
             .unwrap_or_default(),
     };
+    scale_object(
+        obj,
+        obj.pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1),
+        obj.pointer("/status/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        &selector,
+    )
+}
+
+fn scale_object(obj: &Value, spec: i64, status_replicas: i64, selector: &str) -> Value {
     let md = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut metadata = serde_json::Map::new();
     for f in [
@@ -43,9 +95,7 @@ pub fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
             metadata.insert(f.into(), v.clone());
         }
     }
-    let mut status = json!({
-        "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
-    });
+    let mut status = json!({"replicas": status_replicas});
     if !selector.is_empty() {
         status["selector"] = json!(selector);
     }
@@ -53,7 +103,7 @@ pub fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": metadata,
-        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)},
+        "spec": {"replicas": spec},
         "status": status,
     })
 }
@@ -141,7 +191,7 @@ where
             }
             let replicas = replicas_of(&name, &scale)?;
             let mut new = old.clone();
-            meta::set_path(&mut new, &["spec", "replicas"], json!(replicas));
+            meta::set_path(&mut new, &spec_replicas_path(info), json!(replicas));
             registry::prepare_update_meta(info, &mut new, old, &opts)?;
             Ok(Action::Put(new))
         })

@@ -16,7 +16,6 @@ use super::output::{self, negotiate, Format};
 use super::read::{validate_list_options, WAIT_FOR_FRESH};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult, Cause};
-use crate::printers;
 use crate::query::RvMatch;
 use crate::registry::{keys, meta};
 use crate::resources::ResourceInfo;
@@ -229,14 +228,7 @@ impl Watcher {
                 let headers = self.first_table;
                 self.first_table = false;
                 let obj = output::with_type(self.info, obj.clone());
-                printers::object_table(
-                    self.info.group,
-                    self.info.kind,
-                    &obj,
-                    include,
-                    jiff::Timestamp::now(),
-                    headers,
-                )
+                output::object_table(self.info, &obj, include, headers)
             }
             f => output::render_object(self.info, obj.clone(), f),
         }

@@ -136,6 +136,9 @@ fn check_unknown_fields(
     mode: FieldValidation,
     obj: &mut Value,
 ) -> ApiResult<Vec<String>> {
+    if let Some(schema) = info.custom.and_then(|c| c.schema.as_ref()) {
+        return custom_unknown_fields(schema, mode, obj);
+    }
     let unknown = crate::openapi::unknown_fields(info.group, info.version, info.kind, obj);
     if unknown.is_empty() {
         return Ok(Vec::new());
@@ -153,6 +156,33 @@ fn check_unknown_fields(
     for path in &unknown {
         prune(obj, path);
     }
+    Ok(if mode == FieldValidation::Warn {
+        msgs
+    } else {
+        Vec::new()
+    })
+}
+
+/// Custom resources: fields the schema does not declare are pruned (always,
+/// as upstream), and reported as Strict errors or Warn warnings.
+fn custom_unknown_fields(
+    schema: &crate::crd::schema::Schema,
+    mode: FieldValidation,
+    obj: &mut Value,
+) -> ApiResult<Vec<String>> {
+    let mut pruned = obj.clone();
+    let unknown = crate::crd::schema::prune(schema, &mut pruned);
+    let msgs: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {}", output::go_quote(f)))
+        .collect();
+    if mode == FieldValidation::Strict && !msgs.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            msgs.join(", ")
+        )));
+    }
+    *obj = pruned;
     Ok(if mode == FieldValidation::Warn {
         msgs
     } else {
@@ -210,10 +240,21 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     let mut obj = decode_body(ctx, payload).await?;
     check_type(ctx.info(), &mut obj)?;
     check_namespace(ctx, &obj)?;
+    check_not_terminating(ctx.info())?;
     let warnings = field_validation(ctx, &mut obj)?;
     let created = ctx.registry.create(ctx.target.ns(), obj, &opts).await?;
     let body = output::render_object(ctx.info(), created, format);
     Ok(output::respond(201, &body, format, &warnings))
+}
+
+/// Custom resources of a CRD being deleted take no new objects.
+fn check_not_terminating(info: &ResourceInfo) -> ApiResult<()> {
+    if info.custom.is_some_and(|c| c.terminating) {
+        return Err(ApiError::method_not_allowed(
+            "create not allowed while custom resource definition is terminating",
+        ));
+    }
+    Ok(())
 }
 
 /// Turns the object a client wants into the one to store, given the
@@ -355,7 +396,7 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
     let format = write_format(ctx)?;
     let mut opts = write_options(ctx)?;
     let media = body::media_type(ctx.req);
-    let kind = PatchKind::from_media_type(&media)?;
+    let kind = PatchKind::for_resource(&media, ctx.info().is_custom())?;
     let bytes = body::read(payload).await?;
     let patch_doc = patch::parse(kind, &bytes)?;
     let info = ctx.info();

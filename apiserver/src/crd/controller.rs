@@ -1,0 +1,448 @@
+//! What apiextensions-apiserver's controllers do, in the server process:
+//! the naming check (`NamesAccepted`, `status.acceptedNames`), establishing
+//! (`Established`), publishing the catalog of served resources whenever
+//! CRDs change, and, when a CRD is deleted, deleting its objects before
+//! removing the `customresourcecleanup.apiextensions.k8s.io` finalizer.
+//!
+//! Every replica of a cluster runs it: status writes are idempotent and
+//! guarded by resourceVersion, and each replica builds its own catalog.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::served::{self, condition_true, CLEANUP_FINALIZER};
+use crate::catalog::Catalog;
+use crate::error::{ApiError, ApiResult};
+use crate::registry::{keys, meta, Action, DeleteOptions, ListOptions, Registry};
+use crate::resources::{self, ResourceInfo};
+use crate::state::AppState;
+use crate::watchcache::{ChangeKind, Message, Subscription};
+
+fn crd_info() -> ApiResult<&'static ResourceInfo> {
+    resources::lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("customresourcedefinitions are not a known resource"))
+}
+
+/// Starts the controller; it runs as long as the runtime.
+pub fn start(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let cleanups = Arc::new(Mutex::new(HashSet::new()));
+        loop {
+            if let Err(e) = watch(&state, &cleanups).await {
+                tracing::debug!(error = %e.message, "CRD controller restarts");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}
+
+type Cleanups = Arc<Mutex<HashSet<String>>>;
+
+async fn watch(state: &Arc<AppState>, cleanups: &Cleanups) -> ApiResult<()> {
+    let info = crd_info()?;
+    let prefix = keys::resource_prefix(info);
+    let cache = state.cache(&prefix);
+    if !cache.wait_for(None, Duration::from_secs(30)).await {
+        return Err(ApiError::internal("CRD cache not ready"));
+    }
+    let Subscription::Snapshot {
+        objects, mut rx, ..
+    } = cache.subscribe(&prefix, None)
+    else {
+        return Err(ApiError::internal("CRD cache gave no snapshot"));
+    };
+    let mut crds: BTreeMap<String, Arc<Value>> = objects
+        .into_iter()
+        .map(|o| (meta::name(&o).to_string(), o))
+        .collect();
+    sync(state, info, &crds, cleanups).await;
+    loop {
+        match rx.recv().await {
+            Ok(Message::Change(c)) => {
+                let name = meta::name(&c.object).to_string();
+                match c.kind {
+                    ChangeKind::Put => crds.insert(name, c.object.clone()),
+                    ChangeKind::Delete => crds.remove(&name),
+                };
+                // Drain what is already queued before one sync.
+                loop {
+                    match rx.try_recv() {
+                        Ok(Message::Change(c)) => {
+                            let name = meta::name(&c.object).to_string();
+                            match c.kind {
+                                ChangeKind::Put => crds.insert(name, c.object.clone()),
+                                ChangeKind::Delete => crds.remove(&name),
+                            };
+                        }
+                        Ok(Message::Progress(_)) => {}
+                        Ok(Message::Reset) => return Ok(()),
+                        Err(_) => break,
+                    }
+                }
+                sync(state, info, &crds, cleanups).await;
+            }
+            Ok(Message::Progress(_)) => {}
+            Ok(Message::Reset) | Err(RecvError::Lagged(_)) => return Ok(()),
+            Err(RecvError::Closed) => return Err(ApiError::internal("CRD cache closed")),
+        }
+    }
+}
+
+/// Brings every CRD's status up to date, publishes the catalog, and starts
+/// the cleanup of CRDs being deleted.
+async fn sync(
+    state: &Arc<AppState>,
+    info: &'static ResourceInfo,
+    crds: &BTreeMap<String, Arc<Value>>,
+    cleanups: &Cleanups,
+) {
+    let now = meta::now();
+    let mut desired: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, crd) in crds {
+        let mut next = (**crd).clone();
+        if let Some(status) = desired_status(crd, crds, &now) {
+            next["status"] = status;
+        }
+        desired.insert(name.clone(), next);
+    }
+    // Serve first, then report: a client that sees Established can use the kind.
+    publish(state, desired.values());
+    let registry = Registry::new(state.store.clone(), info);
+    for (name, next) in &desired {
+        let Some(current) = crds.get(name) else {
+            continue;
+        };
+        if next.get("status") != current.get("status") {
+            let status = next["status"].clone();
+            let rv = meta::resource_version(current).to_string();
+            let r = registry
+                .update_with(None, name, false, |old| {
+                    let Some(old) = old else {
+                        return Ok(Action::Noop);
+                    };
+                    if meta::resource_version(old) != rv {
+                        // Changed meanwhile: the next event brings it back here.
+                        return Ok(Action::Noop);
+                    }
+                    let mut new = old.clone();
+                    new["status"] = status.clone();
+                    Ok(Action::Put(new))
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::debug!(crd = %name, error = %e.message, "CRD status not written");
+            }
+        }
+        if meta::is_deleting(next)
+            && meta::finalizers(next)
+                .iter()
+                .any(|f| f == CLEANUP_FINALIZER)
+        {
+            start_cleanup(state.clone(), info, next.clone(), cleanups.clone());
+        }
+    }
+}
+
+fn publish<'a>(state: &AppState, crds: impl Iterator<Item = &'a Value>) {
+    let rows: Vec<&'static ResourceInfo> = crds.flat_map(served::rows).collect();
+    let current = state.catalog();
+    let same = current.custom().len() == rows.len()
+        && rows
+            .iter()
+            .all(|r| current.custom().iter().any(|c| std::ptr::eq(*c, *r)));
+    if !same {
+        state.set_catalog(Catalog::with_custom(rows));
+    }
+}
+
+fn names_of(v: &Value) -> (Vec<String>, Vec<String>) {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut resources = vec![s("plural"), s("singular")];
+    if let Some(short) = v.get("shortNames").and_then(Value::as_array) {
+        resources.extend(short.iter().filter_map(Value::as_str).map(str::to_string));
+    }
+    (resources, vec![s("kind"), s("listKind")])
+}
+
+/// The names other CRDs of the same group already hold.
+fn taken_names(
+    crd: &Value,
+    crds: &BTreeMap<String, Arc<Value>>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let group = crd.pointer("/spec/group");
+    let name = meta::name(crd);
+    let mut resources = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    for other in crds.values() {
+        if other.pointer("/spec/group") != group || meta::name(other) == name {
+            continue;
+        }
+        if let Some(accepted) = other.pointer("/status/acceptedNames") {
+            let (r, k) = names_of(accepted);
+            resources.extend(r.into_iter().filter(|n| !n.is_empty()));
+            kinds.extend(k.into_iter().filter(|n| !n.is_empty()));
+        }
+    }
+    (resources, kinds)
+}
+
+fn condition(type_: &str, status: bool, reason: &str, message: &str, now: &str) -> Value {
+    json!({
+        "type": type_,
+        "status": if status { "True" } else { "False" },
+        "lastTransitionTime": now,
+        "reason": reason,
+        "message": message,
+    })
+}
+
+/// Sets a condition, keeping its transition time when its status is unchanged.
+fn set_condition(conditions: &mut Vec<Value>, mut c: Value) {
+    match conditions.iter_mut().find(|x| x["type"] == c["type"]) {
+        Some(existing) => {
+            if existing["status"] == c["status"] {
+                c["lastTransitionTime"] = existing["lastTransitionTime"].clone();
+            }
+            *existing = c;
+        }
+        None => conditions.push(c),
+    }
+}
+
+/// The status the naming and establishing controllers want, or None when
+/// the current one is right.
+fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -> Option<Value> {
+    let requested = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let mut status = crd.get("status").cloned().unwrap_or(json!({}));
+    let accepted = status.get("acceptedNames").cloned().unwrap_or(json!({}));
+    let (taken_resources, taken_kinds) = taken_names(crd, crds);
+    let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut next = accepted.clone();
+    let mut problem: Option<(&str, String)> = None;
+    let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
+        let want = get(&requested, field);
+        if want == get(&accepted, field) || !taken.contains(&want) {
+            next[field] = json!(want);
+        } else if problem.is_none() {
+            problem = Some((reason, format!("{want:?} is already in use")));
+        }
+    };
+    check("plural", "PluralConflict", &taken_resources);
+    check("singular", "SingularConflict", &taken_resources);
+    check("kind", "KindConflict", &taken_kinds);
+    check("listKind", "ListKindConflict", &taken_kinds);
+    let short: Vec<String> = requested
+        .get("shortNames")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if requested.get("shortNames") != accepted.get("shortNames") {
+        match short.iter().find(|s| taken_resources.contains(*s)) {
+            Some(s) if problem.is_none() => {
+                problem = Some(("ShortNamesConflict", format!("{s:?} is already in use")))
+            }
+            Some(_) => {}
+            None => match requested.get("shortNames") {
+                Some(s) => next["shortNames"] = s.clone(),
+                None => {
+                    if let Some(m) = next.as_object_mut() {
+                        m.remove("shortNames");
+                    }
+                }
+            },
+        }
+    }
+    match requested.get("categories") {
+        Some(c) => next["categories"] = c.clone(),
+        None => {
+            if let Some(m) = next.as_object_mut() {
+                m.remove("categories");
+            }
+        }
+    }
+    let mut conditions: Vec<Value> = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let accepted_ok = problem.is_none();
+    let names_cond = match &problem {
+        None => condition(
+            "NamesAccepted",
+            true,
+            "NoConflicts",
+            "no conflicts found",
+            now,
+        ),
+        Some((reason, message)) => condition("NamesAccepted", false, reason, message, now),
+    };
+    set_condition(&mut conditions, names_cond);
+    if !condition_true(crd, "Established") {
+        let established = if accepted_ok {
+            condition(
+                "Established",
+                true,
+                "InitialNamesAccepted",
+                "the initial names have been accepted",
+                now,
+            )
+        } else {
+            condition(
+                "Established",
+                false,
+                "NotAccepted",
+                "not all names are accepted",
+                now,
+            )
+        };
+        set_condition(&mut conditions, established);
+    }
+    status["acceptedNames"] = next;
+    status["conditions"] = Value::Array(conditions);
+    let current = crd.get("status").cloned().unwrap_or(json!({}));
+    if strip_times(&status) == strip_times(&current) {
+        None
+    } else {
+        Some(status)
+    }
+}
+
+fn strip_times(status: &Value) -> Value {
+    let mut s = status.clone();
+    if let Some(cs) = s.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in cs {
+            if let Some(m) = c.as_object_mut() {
+                m.remove("lastTransitionTime");
+            }
+        }
+    }
+    s
+}
+
+/// Deletes every object of a CRD being deleted, then removes its finalizer
+/// (the CRD then goes). Runs once per CRD at a time.
+fn start_cleanup(
+    state: Arc<AppState>,
+    info: &'static ResourceInfo,
+    crd: Value,
+    cleanups: Cleanups,
+) {
+    let name = meta::name(&crd).to_string();
+    {
+        let mut running = match cleanups.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !running.insert(name.clone()) {
+            return;
+        }
+    }
+    tokio::spawn(async move {
+        let r = cleanup(&state, info, &crd).await;
+        if let Err(e) = r {
+            tracing::debug!(crd = %name, error = %e.message, "CRD cleanup failed; retried on the next change");
+        }
+        let mut running = match cleanups.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        running.remove(&name);
+    });
+}
+
+async fn set_terminating(
+    crds: &Registry,
+    name: &str,
+    reason: &str,
+    message: &str,
+) -> ApiResult<()> {
+    let now = meta::now();
+    crds.update_with(None, name, false, |old| {
+        let Some(old) = old else {
+            return Ok(Action::Noop);
+        };
+        let mut new = old.clone();
+        let mut conditions: Vec<Value> = new
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        set_condition(
+            &mut conditions,
+            condition("Terminating", true, reason, message, &now),
+        );
+        new["status"]["conditions"] = Value::Array(conditions);
+        Ok(Action::Put(new))
+    })
+    .await
+    .map(|_| ())
+}
+
+async fn cleanup(state: &Arc<AppState>, info: &'static ResourceInfo, crd: &Value) -> ApiResult<()> {
+    let name = meta::name(crd).to_string();
+    let crds = Registry::new(state.store.clone(), info);
+    let row = state
+        .catalog()
+        .custom()
+        .iter()
+        .copied()
+        .find(|r| r.custom.is_some_and(|c| c.crd == name));
+    if let Some(row) = row {
+        set_terminating(
+            &crds,
+            &name,
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        )
+        .await?;
+        let objects = Registry::new(state.store.clone(), row);
+        loop {
+            let list = objects.list(None, &ListOptions::default()).await?;
+            if list.items.is_empty() {
+                break;
+            }
+            for o in &list.items {
+                if meta::is_deleting(o) {
+                    continue;
+                }
+                let ns = Some(meta::namespace(o)).filter(|n| !n.is_empty());
+                match objects
+                    .delete(ns, meta::name(o), &DeleteOptions::default())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            // Objects with finalizers go when their controllers let them.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    crds.update_with(None, &name, false, |old| {
+        let Some(old) = old else {
+            return Ok(Action::Noop);
+        };
+        let finals: Vec<String> = meta::finalizers(old)
+            .into_iter()
+            .filter(|f| f != CLEANUP_FINALIZER)
+            .collect();
+        if finals.is_empty() {
+            return Ok(Action::Delete);
+        }
+        let mut new = old.clone();
+        meta::set_meta(&mut new, "finalizers", json!(finals));
+        Ok(Action::Put(new))
+    })
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,62 @@
+//! The strategy of a custom resource: defaulting from its schema, status
+//! kept apart when the status subresource is on, object-meta rules, schema
+//! validation and CEL rules (apiextensions-apiserver's `customResourceStrategy`).
+
+use serde_json::Value;
+
+use super::served::Served;
+use super::{cel, schema};
+use crate::strategy::{
+    names, validate_object_meta, validate_object_meta_update, FieldError, Strategy,
+};
+
+impl Served {
+    fn validate_content(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        if let Some(s) = &self.schema {
+            errs.extend(schema::validate(s, obj));
+        }
+        if errs.is_empty() {
+            if let Some(raw) = &self.raw_schema {
+                errs.extend(cel::validate(raw, obj, old));
+            }
+        }
+        errs
+    }
+}
+
+impl Strategy for Served {
+    fn default(&self, obj: &mut Value) {
+        if let Some(s) = &self.schema {
+            schema::apply_defaults(s, obj);
+        }
+    }
+
+    fn prepare_for_create(&self, obj: &mut Value) {
+        if self.status {
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("status");
+            }
+        }
+    }
+
+    fn validate(&self, obj: &Value) -> Vec<FieldError> {
+        let mut errs = validate_object_meta(obj, self.namespaced, names::name_is_dns_subdomain);
+        errs.extend(self.validate_content(obj, None));
+        errs
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        let mut errs = validate_object_meta_update(new, old);
+        errs.extend(self.validate_content(new, Some(old)));
+        errs
+    }
+
+    fn generation_tracked(&self) -> bool {
+        true
+    }
+
+    fn namespaced(&self) -> bool {
+        self.namespaced
+    }
+}
