@@ -168,23 +168,23 @@ fn names_of(v: &Value) -> (Vec<String>, Vec<String>) {
     (resources, vec![s("kind"), s("listKind")])
 }
 
-/// The names other CRDs of the same group already hold.
+/// The names the CRDs of the same group hold (its own accepted names
+/// included, as upstream's naming controller counts them).
 fn taken_names(
     crd: &Value,
     crds: &BTreeMap<String, Arc<Value>>,
 ) -> (BTreeSet<String>, BTreeSet<String>) {
     let group = crd.pointer("/spec/group");
-    let name = meta::name(crd);
     let mut resources = BTreeSet::new();
     let mut kinds = BTreeSet::new();
     for other in crds.values() {
-        if other.pointer("/spec/group") != group || meta::name(other) == name {
+        if other.pointer("/spec/group") != group {
             continue;
         }
         if let Some(accepted) = other.pointer("/status/acceptedNames") {
             let (r, k) = names_of(accepted);
-            resources.extend(r.into_iter().filter(|n| !n.is_empty()));
-            kinds.extend(k.into_iter().filter(|n| !n.is_empty()));
+            resources.extend(r);
+            kinds.extend(k);
         }
     }
     (resources, kinds)
@@ -222,36 +222,38 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
     let (taken_resources, taken_kinds) = taken_names(crd, crds);
     let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut next = accepted.clone();
+    // Every check runs; the last conflict found is the one reported.
     let mut problem: Option<(&str, String)> = None;
     let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
         let want = get(&requested, field);
         if want == get(&accepted, field) || !taken.contains(&want) {
             next[field] = json!(want);
-        } else if problem.is_none() {
+        } else {
             problem = Some((reason, format!("{want:?} is already in use")));
         }
     };
     check("plural", "PluralConflict", &taken_resources);
     check("singular", "SingularConflict", &taken_resources);
-    check("kind", "KindConflict", &taken_kinds);
-    check("listKind", "ListKindConflict", &taken_kinds);
-    let short: Vec<String> = requested
-        .get("shortNames")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if requested.get("shortNames") != accepted.get("shortNames") {
-        match short.iter().find(|s| taken_resources.contains(*s)) {
-            Some(s) if problem.is_none() => {
-                problem = Some(("ShortNamesConflict", format!("{s:?} is already in use")))
-            }
-            Some(_) => {}
-            None => match requested.get("shortNames") {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let requested_short = strings(requested.get("shortNames"));
+    let accepted_short = strings(accepted.get("shortNames"));
+    if requested_short != accepted_short {
+        let conflicts: Vec<String> = requested_short
+            .iter()
+            .filter(|s| !accepted_short.contains(s) && taken_resources.contains(*s))
+            .map(|s| format!("{s:?} is already in use"))
+            .collect();
+        match conflicts.len() {
+            0 => match requested.get("shortNames") {
                 Some(s) => next["shortNames"] = s.clone(),
                 None => {
                     if let Some(m) = next.as_object_mut() {
@@ -259,8 +261,21 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
                     }
                 }
             },
+            // One error reads as itself, several as Go's aggregate.
+            1 => problem = Some(("ShortNamesConflict", conflicts.join(""))),
+            _ => problem = Some(("ShortNamesConflict", format!("[{}]", conflicts.join(", ")))),
         }
     }
+    let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
+        let want = get(&requested, field);
+        if want == get(&accepted, field) || !taken.contains(&want) {
+            next[field] = json!(want);
+        } else {
+            problem = Some((reason, format!("{want:?} is already in use")));
+        }
+    };
+    check("kind", "KindConflict", &taken_kinds);
+    check("listKind", "ListKindConflict", &taken_kinds);
     match requested.get("categories") {
         Some(c) => next["categories"] = c.clone(),
         None => {
@@ -445,4 +460,103 @@ async fn cleanup(state: &Arc<AppState>, info: &'static ResourceInfo, crd: &Value
     })
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd(name: &str, plural: &str, kind: &str, accepted: bool) -> Arc<Value> {
+        let mut c = json!({
+            "metadata": {"name": format!("{plural}.example.com")},
+            "spec": {"group": "example.com",
+                     "names": {"plural": plural, "singular": name, "kind": kind, "listKind": format!("{kind}List")}},
+        });
+        if accepted {
+            c["status"] = json!({
+                "acceptedNames": c["spec"]["names"].clone(),
+                "conditions": [{"type": "Established", "status": "True"}],
+            });
+        }
+        Arc::new(c)
+    }
+
+    fn conditions(status: &Value) -> Vec<(String, String, String, String)> {
+        status["conditions"]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+                (s("type"), s("status"), s("reason"), s("message"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fresh_names_are_accepted_and_established() {
+        let a = crd("foo", "foos", "Foo", false);
+        let crds: BTreeMap<String, Arc<Value>> =
+            [("foos.example.com".to_string(), a.clone())].into();
+        let status = desired_status(&a, &crds, "2026-01-01T00:00:00Z").expect("a change");
+        assert_eq!(status["acceptedNames"]["plural"], "foos");
+        assert_eq!(
+            conditions(&status),
+            vec![
+                (
+                    "NamesAccepted".into(),
+                    "True".into(),
+                    "NoConflicts".into(),
+                    "no conflicts found".into()
+                ),
+                (
+                    "Established".into(),
+                    "True".into(),
+                    "InitialNamesAccepted".into(),
+                    "the initial names have been accepted".into()
+                ),
+            ]
+        );
+        // Once written, nothing more to do.
+        let mut done = (*a).clone();
+        done["status"] = status;
+        let done = Arc::new(done);
+        let crds: BTreeMap<String, Arc<Value>> =
+            [("foos.example.com".to_string(), done.clone())].into();
+        assert!(desired_status(&done, &crds, "2026-01-01T00:00:05Z").is_none());
+    }
+
+    #[test]
+    fn names_held_by_another_crd_of_the_group_conflict() {
+        let held = crd("foo", "foos", "Foo", true);
+        let mut wanted = (*crd("bar", "foos", "Bar", false)).clone();
+        wanted["metadata"]["name"] = json!("other.example.com");
+        let wanted = Arc::new(wanted);
+        let crds: BTreeMap<String, Arc<Value>> = [
+            ("foos.example.com".to_string(), held),
+            ("other.example.com".to_string(), wanted.clone()),
+        ]
+        .into();
+        let status = desired_status(&wanted, &crds, "2026-01-01T00:00:00Z").expect("a change");
+        assert_eq!(
+            conditions(&status),
+            vec![
+                (
+                    "NamesAccepted".into(),
+                    "False".into(),
+                    "PluralConflict".into(),
+                    "\"foos\" is already in use".into()
+                ),
+                (
+                    "Established".into(),
+                    "False".into(),
+                    "NotAccepted".into(),
+                    "not all names are accepted".into()
+                ),
+            ]
+        );
+        // The names that are free are accepted; the plural is not.
+        assert_eq!(status["acceptedNames"]["kind"], "Bar");
+        assert!(status["acceptedNames"].get("plural").is_none());
+    }
 }

@@ -235,7 +235,7 @@ fn build(
         .unwrap_or_else(|| version.to_string());
     let deprecation_warning =
         (v["deprecated"] == true).then(|| match str_at(v, &["deprecationWarning"]) {
-            "" => format!("{group}/{version} {kind} is deprecated"),
+            "" => default_deprecation_warning(spec, group, version, kind),
             w => w.to_string(),
         });
     let served_info = Served {
@@ -273,4 +273,98 @@ fn build(
         subresources: Box::leak(subresources.into_boxed_slice()),
         custom: Some(Box::leak(Box::new(served_info))),
     })
+}
+
+/// upstream's message for a deprecated version without its own warning:
+/// it names the newest served version that is not deprecated, if any newer.
+fn default_deprecation_warning(spec: &Value, group: &str, version: &str, kind: &str) -> String {
+    use crate::catalog::compare_versions;
+    let mut msg = format!("{group}/{version} {kind} is deprecated");
+    let mut newer: Vec<&str> = spec["versions"]
+        .as_array()
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v["served"] == true && v["deprecated"] != true)
+                .map(|v| str_at(v, &["name"]))
+                .filter(|n| compare_versions(n, version) == std::cmp::Ordering::Less)
+                .collect()
+        })
+        .unwrap_or_default();
+    newer.sort_by(|a, b| compare_versions(a, b));
+    if let Some(best) = newer.first() {
+        msg.push_str(&format!("; use {group}/{best} {kind}"));
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deprecated_versions_point_at_the_newest_served_one() {
+        let spec = json!({"versions": [
+            {"name": "v1alpha1", "served": true, "deprecated": true},
+            {"name": "v1beta1", "served": true},
+            {"name": "v1", "served": true},
+            {"name": "v2alpha1", "served": false},
+        ]});
+        assert_eq!(
+            default_deprecation_warning(&spec, "example.com", "v1alpha1", "Widget"),
+            "example.com/v1alpha1 Widget is deprecated; use example.com/v1 Widget"
+        );
+        let only = json!({"versions": [{"name": "v1", "served": true, "deprecated": true}]});
+        assert_eq!(
+            default_deprecation_warning(&only, "example.com", "v1", "Widget"),
+            "example.com/v1 Widget is deprecated"
+        );
+    }
+
+    fn crd(versions: Value) -> Value {
+        json!({
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget"},
+                     "versions": versions},
+            "status": {
+                "acceptedNames": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "conditions": [{"type": "Established", "status": "True"}],
+            },
+        })
+    }
+
+    #[test]
+    fn established_crds_give_one_row_per_served_version() {
+        let c = crd(json!([
+            {"name": "v1", "served": true, "storage": true,
+             "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.n", "statusReplicasPath": ".status.n"}}},
+            {"name": "v1beta1", "served": true, "storage": false},
+            {"name": "v1alpha1", "served": false, "storage": false},
+        ]));
+        let rows = rows(&c);
+        assert_eq!(rows.len(), 2);
+        let v1 = rows[0];
+        assert_eq!(
+            (v1.group, v1.version, v1.kind, v1.plural),
+            ("example.com", "v1", "Widget", "widgets")
+        );
+        assert!(v1.namespaced && v1.has_status());
+        assert_eq!(v1.subresource("scale").map(|s| s.kind), Some("Scale"));
+        let served = v1.custom.expect("custom");
+        assert_eq!(served.storage_version, "v1");
+        assert_eq!(
+            served.scale.as_ref().map(|s| s.spec_replicas.as_str()),
+            Some(".spec.n")
+        );
+        assert!(!rows[1].has_status());
+        // The same definition gives the same rows (interned).
+        assert!(std::ptr::eq(rows[0], super::rows(&c)[0]));
+    }
+
+    #[test]
+    fn crds_not_established_are_not_served() {
+        let mut c = crd(json!([{"name": "v1", "served": true, "storage": true}]));
+        c["status"]["conditions"] = json!([{"type": "Established", "status": "False"}]);
+        assert!(rows(&c).is_empty());
+    }
 }

@@ -53,3 +53,8 @@ pub fn prepare_update(info: &ResourceInfo, new: &mut Value, old: &Value) {
 pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value) -> ApiResult<()> {
     check(info, new, strategy(info).validate_update(new, old))
 }
+
+/// Warnings about an object just written, for the `Warning` header.
+pub fn warnings(info: &ResourceInfo, obj: &Value) -> Vec<String> {
+    strategy(info).warnings(obj)
+}

@@ -165,14 +165,32 @@ async fn respond(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let deprecation = target
+        .as_ref()
+        .ok()
+        .and_then(|t| t.info.custom)
+        .and_then(|c| c.deprecation_warning.clone());
     let result = match target {
         Ok(t) => dispatch(t, &req, payload, &state).await,
         Err(e) => Err(e),
     };
-    match result {
+    let mut resp = match result {
         Ok(r) => r,
         Err(e) => output::error_response(&e),
+    };
+    if let Some(w) = deprecation {
+        // A deprecated custom resource version: every request hears it.
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&format!(
+            "299 - {}",
+            output::go_quote(&w)
+        )) {
+            resp.headers_mut().append(
+                actix_web::http::header::HeaderName::from_static("warning"),
+                v,
+            );
+        }
     }
+    resp
 }
 
 /// Everything a verb handler needs.

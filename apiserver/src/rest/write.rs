@@ -10,7 +10,7 @@ use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{self, PatchKind};
 use crate::query::{parse_rv_precondition, FieldValidation};
-use crate::registry::{self, meta, Action, WriteOptions, OBJECT_MODIFIED};
+use crate::registry::{self, hooks, meta, Action, WriteOptions, OBJECT_MODIFIED};
 use crate::resources::ResourceInfo;
 
 /// Kinds whose PUT creates a missing object (upstream `AllowCreateOnUpdate`).
@@ -241,8 +241,9 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     check_type(ctx.info(), &mut obj)?;
     check_namespace(ctx, &obj)?;
     check_not_terminating(ctx.info())?;
-    let warnings = field_validation(ctx, &mut obj)?;
+    let mut warnings = field_validation(ctx, &mut obj)?;
     let created = ctx.registry.create(ctx.target.ns(), obj, &opts).await?;
+    warnings.extend(hooks::warnings(ctx.info(), &created));
     let body = output::render_object(ctx.info(), created, format);
     Ok(output::respond(201, &body, format, &warnings))
 }
@@ -328,7 +329,7 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     check_type(ctx.info(), &mut obj)?;
     check_namespace(ctx, &obj)?;
     check_name(ctx, &obj)?;
-    let warnings = field_validation(ctx, &mut obj)?;
+    let mut warnings = field_validation(ctx, &mut obj)?;
     let info = ctx.info();
     let name = ctx.target.name().to_string();
     let ns = ctx.target.ns().map(str::to_string);
@@ -349,6 +350,9 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
         })
         .await?;
     let code = if updated.created { 201 } else { 200 };
+    if !updated.deleted {
+        warnings.extend(hooks::warnings(info, &updated.object));
+    }
     let body = output::render_object(info, updated.object, format);
     Ok(output::respond(code, &body, format, &warnings))
 }
@@ -460,6 +464,9 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
         })
         .await?;
     let code = if updated.created { 201 } else { 200 };
+    if !updated.deleted {
+        warnings.extend(hooks::warnings(info, &updated.object));
+    }
     let body = output::render_object(info, updated.object, format);
     Ok(output::respond(code, &body, format, &warnings))
 }

@@ -266,6 +266,11 @@ pub trait Strategy: Send + Sync {
     }
     /// Whether objects of this kind live in a namespace.
     fn namespaced(&self) -> bool;
+    /// Warnings for the client about an object just written
+    /// (`WarningsOnCreate`/`WarningsOnUpdate`).
+    fn warnings(&self, _obj: &Value) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A kind with object-meta validation only.

@@ -621,7 +621,17 @@ impl Strategy for Crd {
     fn namespaced(&self) -> bool {
         false
     }
+    fn warnings(&self, obj: &Value) -> Vec<String> {
+        if str_at(obj, &["spec", "conversion", "strategy"]) == "Webhook" {
+            vec![CONVERSION_WEBHOOK_WARNING.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
 }
+
+/// What a CRD with a conversion webhook is told: ferrokube calls no webhooks.
+pub const CONVERSION_WEBHOOK_WARNING: &str = "spec.conversion.strategy: Webhook conversion is not supported by ferrokube: objects are served in every version with strategy None (only apiVersion changes)";
 
 // ---------------------------------------------------------------- Ingress
 
