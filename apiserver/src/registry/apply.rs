@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::managed::{self, Flat, Path, Scope};
+use super::shape::Shape;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::registry::meta;
 
@@ -23,6 +24,8 @@ pub struct Apply<'a> {
     pub time: &'a str,
     pub subresource: &'a str,
     pub scope: Scope,
+    /// The schema of a custom resource (list and map types).
+    pub shape: Shape<'a>,
 }
 
 /// A managedFields entry with its set.
@@ -62,14 +65,14 @@ impl Entry {
 /// in), checking conflicts against `old`, and removing what the applier
 /// stopped applying.
 pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<()> {
-    let mut applied_set = managed::flatten_object(a.applied, a.scope);
+    let mut applied_set = managed::flatten_object(a.applied, a.scope, a.shape);
     // An applier owns a map's members, not the map itself (only list items
     // carry `.` in Apply entries, as upstream).
     applied_set.retain(|p, _| !is_map_node(p));
     let live = old
-        .map(|o| managed::flatten_object(o, a.scope))
+        .map(|o| managed::flatten_object(o, a.scope, a.shape))
         .unwrap_or_default();
-    let merged = managed::flatten_object(obj, a.scope);
+    let merged = managed::flatten_object(obj, a.scope, a.shape);
     let mut entries: Vec<Entry> = old
         .and_then(|o| o.pointer("/metadata/managedFields"))
         .and_then(Value::as_array)
@@ -138,7 +141,7 @@ pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<
             remove_path(obj, strip_dot(p));
         }
     }
-    let present = managed::flatten_object(obj, a.scope);
+    let present = managed::flatten_object(obj, a.scope, a.shape);
     let mut kept: Vec<Value> = Vec::new();
     let mut entry = json!({
         "manager": a.manager,
@@ -184,8 +187,8 @@ fn last_applied_fields(live: &Value) -> Flat {
     if last.get("apiVersion") != live.get("apiVersion") && live.get("apiVersion").is_some() {
         return Flat::new();
     }
-    let live_flat = managed::flatten_object(live, Scope::All);
-    let mut set = managed::flatten_object(&last, Scope::All);
+    let live_flat = managed::flatten_object(live, Scope::All, Shape::NONE);
+    let mut set = managed::flatten_object(&last, Scope::All, Shape::NONE);
     set.retain(|p, v| live_flat.get(p) == Some(v));
     set
 }
@@ -338,6 +341,7 @@ mod tests {
                 time: "t",
                 subresource: "",
                 scope: Scope::All,
+                shape: Shape::NONE,
             },
         )
     }
@@ -354,7 +358,15 @@ mod tests {
     #[test]
     fn changing_a_field_another_manager_owns_is_a_conflict_unless_forced() {
         let mut live = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
-        managed::record(&mut live, None, "kubectl-edit", "v1", "t", "", Scope::All);
+        managed::record(
+            &mut live,
+            None,
+            "kubectl-edit",
+            "v1",
+            "t",
+            "",
+            managed::Layout::builtin(Scope::All),
+        );
         let cfg = json!({"metadata": {"name": "x"}, "data": {"a": "2"}});
         let mut obj = merged(&live, &cfg);
         let e = apply_as(&mut obj, Some(&live), &cfg, "ssa", false).unwrap_err();
@@ -382,7 +394,15 @@ mod tests {
     #[test]
     fn the_same_value_is_shared_and_dropped_fields_are_removed() {
         let mut live = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        managed::record(&mut live, None, "creator", "v1", "t", "", Scope::All);
+        managed::record(
+            &mut live,
+            None,
+            "creator",
+            "v1",
+            "t",
+            "",
+            managed::Layout::builtin(Scope::All),
+        );
         // Apply a and c: a is shared (same value), c is new.
         let cfg = json!({"metadata": {"name": "x"}, "data": {"a": "1", "c": "3"}});
         let mut obj = merged(&live, &cfg);
@@ -433,7 +453,7 @@ mod tests {
             "v1",
             "t",
             "",
-            Scope::All,
+            managed::Layout::builtin(Scope::All),
         );
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "x"}, "data": {"a": "2"}});

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::shape::{ListType, Shape};
 use crate::registry::meta;
 
 pub(super) type Path = Vec<String>;
@@ -86,6 +87,7 @@ pub fn record_write(
     api_version: &str,
     time: &str,
     scope: Scope,
+    shape: Shape<'_>,
 ) -> crate::error::ApiResult<()> {
     match &opts.applied {
         Some(applied) => super::apply::record(
@@ -99,6 +101,7 @@ pub fn record_write(
                 time,
                 subresource: &opts.subresource,
                 scope,
+                shape,
             },
         ),
         None => {
@@ -109,9 +112,26 @@ pub fn record_write(
                 api_version,
                 time,
                 &opts.subresource,
-                scope,
+                Layout { scope, shape },
             );
             Ok(())
+        }
+    }
+}
+
+/// Which part of an object a write may own, and the schema that types it.
+#[derive(Clone, Copy)]
+pub struct Layout<'a> {
+    pub scope: Scope,
+    pub shape: Shape<'a>,
+}
+
+impl Layout<'static> {
+    /// A built-in kind's layout (no schema).
+    pub fn builtin(scope: Scope) -> Self {
+        Layout {
+            scope,
+            shape: Shape::NONE,
         }
     }
 }
@@ -124,8 +144,9 @@ pub fn record(
     api_version: &str,
     time: &str,
     subresource: &str,
-    scope: Scope,
+    layout: Layout<'_>,
 ) {
+    let Layout { scope, shape } = layout;
     if manager.is_empty() {
         // No manager to record: the old entries stay as they were (a new
         // object gets none; clients cannot write managedFields directly).
@@ -140,7 +161,7 @@ pub fn record(
         }
         return;
     }
-    let new_flat = flatten_object(obj, scope);
+    let new_flat = flatten_object(obj, scope, shape);
     let mut entries: Vec<Value> = match old {
         Some(o) => o
             .get("metadata")
@@ -152,7 +173,7 @@ pub fn record(
     };
     let changed: Vec<Path> = match old {
         Some(o) => {
-            let old_flat = flatten_object(o, scope);
+            let old_flat = flatten_object(o, scope, shape);
             let mut c: Vec<Path> = new_flat
                 .iter()
                 .filter(|(p, v)| old_flat.get(*p) != Some(*v))
@@ -221,10 +242,10 @@ pub fn record(
 
 /// The FieldsV1 set of everything an object sets.
 pub fn fields_v1(obj: &Value, scope: Scope) -> Value {
-    unflatten(&flatten_object(obj, scope))
+    unflatten(&flatten_object(obj, scope, Shape::NONE))
 }
 
-pub(super) fn flatten_object(obj: &Value, scope: Scope) -> Flat {
+pub(super) fn flatten_object(obj: &Value, scope: Scope, shape: Shape<'_>) -> Flat {
     let mut out = Flat::new();
     let Some(root) = obj.as_object() else {
         return out;
@@ -249,46 +270,96 @@ pub(super) fn flatten_object(obj: &Value, scope: Scope) -> Flat {
                 if m.is_empty() {
                     continue;
                 }
-                walk_field(k, &Value::Object(m), &[], &mut out);
+                walk_field(k, &Value::Object(m), &[], &mut out, Shape::NONE);
             }
             continue;
         }
-        walk_field(k, v, &[], &mut out);
+        walk_field(k, v, &[], &mut out, shape.field(k));
     }
     out.retain(|p, _| !p.is_empty());
     out
 }
 
-fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat) {
+fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat, shape: Shape<'_>) {
     let mut p = path.to_vec();
     p.push(format!("f:{k}"));
+    let atomic = shape
+        .is_atomic_map()
+        .unwrap_or_else(|| ATOMIC_FIELDS.contains(&k));
     match v {
-        Value::Object(_) if ATOMIC_FIELDS.contains(&k) => {
+        Value::Object(_) if atomic => {
             out.insert(p, v.clone());
         }
         Value::Object(m) if m.is_empty() => {
             out.insert(p, v.clone());
         }
         Value::Object(m) => {
-            if MAP_FIELDS.contains(&k) {
+            if shape.is_map().unwrap_or_else(|| MAP_FIELDS.contains(&k)) {
                 let mut dot = p.clone();
                 dot.push(".".into());
                 out.insert(dot, Value::Null);
             }
             for (ck, cv) in m {
-                walk_field(ck, cv, &p, out);
+                walk_field(ck, cv, &p, out, shape.field(ck));
             }
         }
-        Value::Array(items) => walk_list(items, &p, out),
+        Value::Array(items) => walk_list(items, &p, out, shape),
         other => {
             out.insert(p, other.clone());
         }
     }
 }
 
-fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
+/// A list whose schema declares its type (custom resources).
+fn walk_typed_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>, t: ListType) {
+    match t {
+        ListType::Atomic => {
+            out.insert(p.clone(), Value::Array(items.to_vec()));
+        }
+        ListType::Set => {
+            for i in items {
+                let mut ip = p.clone();
+                ip.push(format!("v:{i}"));
+                out.insert(ip, Value::Null);
+            }
+        }
+        ListType::Map(keys) => {
+            let item_shape = shape.items();
+            for item in items {
+                let Some(o) = item.as_object() else {
+                    continue;
+                };
+                let mut ip = p.clone();
+                ip.push(item_key(o, &keys));
+                let mut dot = ip.clone();
+                dot.push(".".into());
+                out.insert(dot, Value::Null);
+                for (ck, cv) in o {
+                    walk_field(ck, cv, &ip, out, item_shape.field(ck));
+                }
+            }
+        }
+    }
+}
+
+/// `k:{"port":80,"protocol":"TCP"}`: an associative list item's identity.
+pub(super) fn item_key(o: &Map<String, Value>, keys: &[String]) -> String {
+    let mut key = Map::new();
+    for k in keys {
+        if let Some(v) = o.get(k) {
+            key.insert(k.clone(), v.clone());
+        }
+    }
+    format!("k:{}", Value::Object(key))
+}
+
+fn walk_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>) {
     if items.is_empty() {
         out.insert(p.clone(), Value::Array(Vec::new()));
+        return;
+    }
+    if let Some(t) = shape.list_type() {
+        walk_typed_list(items, p, out, shape, t);
         return;
     }
     let primitives = items.iter().all(|i| !i.is_object() && !i.is_array());
@@ -340,7 +411,7 @@ fn walk_list(items: &[Value], p: &Path, out: &mut Flat) {
                     dot.push(".".into());
                     out.insert(dot, Value::Null);
                     for (ck, cv) in o.iter() {
-                        walk_field(ck, cv, &ip, out);
+                        walk_field(ck, cv, &ip, out, Shape::NONE);
                     }
                 }
                 return;
@@ -399,7 +470,15 @@ mod tests {
     fn create_records_every_user_field() {
         let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "x", "labels": {"app": "a"}}, "data": {"k": "v"}});
-        record(&mut cm, None, "kubectl-create", "v1", "t", "", Scope::All);
+        record(
+            &mut cm,
+            None,
+            "kubectl-create",
+            "v1",
+            "t",
+            "",
+            Layout::builtin(Scope::All),
+        );
         let mf = &cm["metadata"]["managedFields"][0];
         assert_eq!(mf["manager"], "kubectl-create");
         assert_eq!(mf["operation"], "Update");
@@ -412,10 +491,26 @@ mod tests {
     #[test]
     fn updates_move_changed_fields_to_the_new_manager() {
         let mut old = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        record(&mut old, None, "creator", "v1", "t", "", Scope::All);
+        record(
+            &mut old,
+            None,
+            "creator",
+            "v1",
+            "t",
+            "",
+            Layout::builtin(Scope::All),
+        );
         let mut new = old.clone();
         new["data"]["b"] = json!("3");
-        record(&mut new, Some(&old), "editor", "v1", "t2", "", Scope::All);
+        record(
+            &mut new,
+            Some(&old),
+            "editor",
+            "v1",
+            "t2",
+            "",
+            Layout::builtin(Scope::All),
+        );
         let mf = new["metadata"]["managedFields"].as_array().unwrap();
         assert_eq!(mf.len(), 2);
         assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {".": {}, "f:a": {}}}));

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod keys;
 pub mod managed;
 pub mod meta;
+pub mod shape;
 
 use std::sync::Arc;
 
@@ -623,6 +624,11 @@ pub fn too_large_rv(requested: Revision, current: Revision) -> ApiError {
     e
 }
 
+/// The schema server-side apply follows: a custom resource's, else none.
+pub fn shape_of(info: &ResourceInfo) -> shape::Shape<'static> {
+    shape::Shape::of(info.custom.and_then(|c| c.raw_schema.as_ref()))
+}
+
 fn managed_scope(info: &ResourceInfo, subresource: &str) -> managed::Scope {
     match subresource {
         "status" => managed::Scope::StatusOnly,
@@ -765,6 +771,7 @@ pub fn prepare_create_meta(
         &info.api_version(),
         &now,
         managed_scope(info, &opts.subresource),
+        shape_of(info),
     )?;
     hooks::validate_create(info, obj)
 }
@@ -822,6 +829,7 @@ pub fn prepare_update_meta(
         &info.api_version(),
         &now,
         managed_scope(info, &opts.subresource),
+        shape_of(info),
     )?;
     if meta::resource_version(new).is_empty() {
         meta::set_meta(new, "resourceVersion", json!(meta::resource_version(old)));
