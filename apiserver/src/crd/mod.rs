@@ -1,6 +1,7 @@
 //! Custom resources: serving the kinds that CustomResourceDefinitions
 //! declare, as kube-apiserver's apiextensions-apiserver does.
 //!
+//! - [`definition`]: the CustomResourceDefinition kind itself (defaults, validation).
 //! - [`served`]: one served CRD version as a row of the resource table.
 //! - [`controller`]: CRD status (names, Established, Terminating), the
 //!   catalog of served resources, and deleting a CRD's objects on delete.
@@ -11,6 +12,7 @@
 
 pub mod cel;
 pub mod controller;
+pub mod definition;
 pub mod schema;
 pub mod served;
 mod strategy;

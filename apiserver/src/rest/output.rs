@@ -103,11 +103,16 @@ pub fn error_response(e: &ApiError) -> HttpResponse {
         .body(serde_json::to_vec(&e.to_status()).unwrap_or_default())
 }
 
-/// Sets `apiVersion`/`kind` to the served version's.
+/// Sets `apiVersion`/`kind` to the served version's (for custom resources
+/// the `None` conversion between versions), and applies a custom
+/// resource's schema defaults on the way out, as upstream defaults on read.
 pub fn with_type(info: &ResourceInfo, mut obj: Value) -> Value {
     if let Some(m) = obj.as_object_mut() {
         m.insert("apiVersion".into(), json!(info.api_version()));
         m.insert("kind".into(), json!(info.kind));
+    }
+    if let Some(schema) = info.custom.and_then(|c| c.schema.as_ref()) {
+        crate::crd::schema::apply_defaults(schema, &mut obj);
     }
     obj
 }

@@ -427,7 +427,7 @@ fn builtin(group: &str, kind: &str) -> Option<&'static dyn Strategy> {
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
             &other::MUTATING_WEBHOOKS
         }
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => &other::CRD,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => &crate::crd::definition::CRD,
         _ => return None,
     })
 }

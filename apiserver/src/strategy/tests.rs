@@ -1053,6 +1053,8 @@ const KNOWN_INVALID: &[&str] = &[
     "kubernetes+ingress-nginx__docs_examples_auth_oauth-external-auth_vouch-proxy.yaml__4.yaml",
     "kubernetes+ingress-nginx__docs_examples_docker-registry_ingress-without-tls.yaml__1.yaml",
     "kubernetes+ingress-nginx__docs_examples_docker-registry_ingress-with-tls.yaml__1.yaml",
+    // apiextensions.k8s.io/v1 without schemas and with preserveUnknownFields.
+    "argoproj+argo-cd__resource_customizations_apiextensions.k8s.io_CustomResourceDefinition_testdata_crd-v1-healthy.yaml__1.yaml",
     // Lower-case protocol "tcp".
     "kubernetes+examples___archived_volumes_aws_ebs_aws-ebs-web.yaml__1.yaml",
     "kubernetes+examples___archived_volumes_cinder_cinder-web.yaml__1.yaml",
