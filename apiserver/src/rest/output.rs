@@ -168,9 +168,14 @@ pub fn render_list(
     }
     match format {
         Format::Json | Format::Yaml => {
+            // Items of built-in lists carry no type (typed Go lists); items
+            // of custom resource lists do (unstructured), as upstream.
             let items: Vec<Value> = items
                 .into_iter()
                 .map(|mut o| {
+                    if info.is_custom() {
+                        return with_type(info, o);
+                    }
                     if let Some(m) = o.as_object_mut() {
                         m.remove("apiVersion");
                         m.remove("kind");
