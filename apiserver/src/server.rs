@@ -146,6 +146,11 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .map_err(|e| Error::State(e.message))?;
     state.set_lifecycle(opts.lifecycle);
     crate::crd::controller::start(state.clone());
+    if !state.wait_crds_synced(Duration::from_secs(10)).await {
+        tracing::warn!(
+            "custom resource definitions not loaded yet; serving built-ins only until they are"
+        );
+    }
     let health = web::Data::new(Health { store });
     let metrics = web::Data::new(Metrics::with_extra(|r| {
         if let Some(m) = &opts.controller_metrics {

@@ -21,6 +21,8 @@ pub struct AppState {
     lifecycle: std::sync::atomic::AtomicU8,
     /// The resources served now (built-ins plus established CRDs).
     catalog: std::sync::RwLock<Arc<Catalog>>,
+    /// True once the CRDs in the store have been read into the catalog.
+    crds_synced: tokio::sync::watch::Sender<bool>,
 }
 
 /// Which controllers finish what the REST layer starts. Without them the
@@ -43,6 +45,7 @@ impl AppState {
             garbage_collector: std::sync::atomic::AtomicBool::new(false),
             lifecycle: std::sync::atomic::AtomicU8::new(0),
             catalog: std::sync::RwLock::new(Arc::new(Catalog::builtin())),
+            crds_synced: tokio::sync::watch::Sender::new(false),
         }))
     }
 
@@ -123,6 +126,20 @@ impl AppState {
             Err(p) => p.into_inner(),
         };
         *g = Arc::new(c);
+    }
+
+    /// Declares that the stored CRDs are in the catalog.
+    pub fn mark_crds_synced(&self) {
+        self.crds_synced.send_replace(true);
+    }
+
+    /// Waits (at most `timeout`) until the stored CRDs are served, so a
+    /// restarted server does not answer 404 for kinds it serves.
+    pub async fn wait_crds_synced(&self, timeout: std::time::Duration) -> bool {
+        let mut rx = self.crds_synced.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|s| *s))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// The watch cache of one resource prefix, started on first use.

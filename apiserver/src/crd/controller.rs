@@ -60,6 +60,7 @@ async fn watch(state: &Arc<AppState>, cleanups: &Cleanups) -> ApiResult<()> {
         .map(|o| (meta::name(&o).to_string(), o))
         .collect();
     sync(state, info, &crds, cleanups).await;
+    state.mark_crds_synced();
     loop {
         match rx.recv().await {
             Ok(Message::Change(c)) => {
