@@ -232,6 +232,17 @@ const INGRESS_SPEC: &[F] = &[
     rep(3, "rules", Msg(INGRESS_RULE)),
     f(4, "ingressClassName", Str),
 ];
+const CROSS_VERSION_REF: &[F] = &[
+    f(1, "kind", Str),
+    f(2, "name", Str),
+    f(3, "apiVersion", Str),
+];
+const HPA_V1_SPEC: &[F] = &[
+    f(1, "scaleTargetRef", Msg(CROSS_VERSION_REF)),
+    f(2, "minReplicas", IntPtr),
+    f(3, "maxReplicas", Int),
+    f(4, "targetCPUUtilizationPercentage", IntPtr),
+];
 const NAMESPACE_SPEC: &[F] = &[rep(1, "finalizers", Str)];
 const NAMESPACE_STATUS: &[F] = &[f(1, "phase", Str)];
 
@@ -305,6 +316,11 @@ const INGRESS: &[F] = &[
     f(3, "status", Msg(&[])),
 ];
 const PDB: &[F] = &[META, f(2, "spec", Msg(PDB_SPEC)), f(3, "status", Msg(&[]))];
+const HPA_V1: &[F] = &[
+    META,
+    f(2, "spec", Msg(HPA_V1_SPEC)),
+    f(3, "status", Msg(&[])),
+];
 
 fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
@@ -323,6 +339,7 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => CLUSTER_ROLE,
         ("networking.k8s.io/v1", "Ingress") => INGRESS,
         ("policy/v1", "PodDisruptionBudget") => PDB,
+        ("autoscaling/v1", "HorizontalPodAutoscaler") => HPA_V1,
         _ => return None,
     })
 }

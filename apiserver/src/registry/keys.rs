@@ -5,12 +5,8 @@ use crate::resources::ResourceInfo;
 
 /// `/registry/{group}/{plural}/`: every object of the resource.
 pub fn resource_prefix(info: &ResourceInfo) -> Vec<u8> {
-    let group = if info.group.is_empty() {
-        "core"
-    } else {
-        info.group
-    };
-    format!("/registry/{group}/{}/", info.plural).into_bytes()
+    let dir = super::convert::storage_dir(info);
+    format!("/registry/{dir}/{}/", info.plural).into_bytes()
 }
 
 /// The prefix of a list: one namespace, or the whole resource.

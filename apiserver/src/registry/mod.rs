@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod continuation;
+pub mod convert;
 pub mod hooks;
 pub mod keys;
 pub mod managed;
@@ -146,6 +147,11 @@ impl Registry {
         }
     }
 
+    /// A stored object as this resource's version (see [`convert`]).
+    fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
+        Ok(convert::to_served(self.info, decode(kv)?))
+    }
+
     pub fn key(&self, namespace: Option<&str>, name: &str) -> Vec<u8> {
         keys::object_key(self.info, self.ns(namespace), name)
     }
@@ -165,7 +171,7 @@ impl Registry {
             .get(&self.key(namespace, name), None, Consistency::Linearizable)
             .await?;
         match kv {
-            Some(kv) => Ok(Some((decode(&kv)?, kv.mod_revision))),
+            Some(kv) => Ok(Some((self.decode(&kv)?, kv.mod_revision))),
             None => Ok(None),
         }
     }
@@ -192,7 +198,7 @@ impl Registry {
             }
         }
         match kv {
-            Some(kv) => decode(&kv),
+            Some(kv) => self.decode(&kv),
             None => Err(self.not_found(name)),
         }
     }
@@ -246,7 +252,7 @@ impl Registry {
                     break;
                 }
                 last_key = Some(kv.key.clone());
-                let obj = decode(kv)?;
+                let obj = self.decode(kv)?;
                 if opts.filter.as_ref().is_none_or(|f| f(&obj)) {
                     items.push(obj);
                 }
@@ -340,7 +346,7 @@ impl Registry {
                 .await?;
             if resp.succeeded {
                 return match resp.current.first().cloned().flatten() {
-                    Some(kv) => decode(&kv),
+                    Some(kv) => self.decode(&kv),
                     None => {
                         meta::set_resource_version(&mut obj, resp.revision);
                         Ok(obj)
@@ -414,7 +420,7 @@ impl Registry {
                 .get(&key, None, Consistency::Linearizable)
                 .await?;
             let (old, old_rev) = match &kv {
-                Some(kv) => (Some(decode(kv)?), kv.mod_revision),
+                Some(kv) => (Some(self.decode(kv)?), kv.mod_revision),
                 None => (None, Revision::ZERO),
             };
             let action = f(old.as_ref())?;
@@ -484,7 +490,7 @@ impl Registry {
             return Ok(match new_obj {
                 Some(mut n) => {
                     match resp.current.first().cloned().flatten() {
-                        Some(kv) => n = decode(&kv)?,
+                        Some(kv) => n = self.decode(&kv)?,
                         None => meta::set_resource_version(&mut n, resp.revision),
                     }
                     Updated {

@@ -45,6 +45,16 @@ impl Selection {
     }
 
     pub fn matches(&self, info: &ResourceInfo, obj: &Value) -> bool {
+        // Field selectors read the served version's fields; the watch cache
+        // may hold another version of a shared resource (Events, HPAs).
+        if !self.fields.is_empty() && crate::registry::convert::shares_storage(info) {
+            let served = crate::registry::convert::to_served(info, obj.clone());
+            return self.matches_served(info, &served);
+        }
+        self.matches_served(info, obj)
+    }
+
+    fn matches_served(&self, info: &ResourceInfo, obj: &Value) -> bool {
         if let Some(n) = &self.name {
             if meta::name(obj) != n {
                 return false;

@@ -103,10 +103,12 @@ pub fn error_response(e: &ApiError) -> HttpResponse {
         .body(serde_json::to_vec(&e.to_status()).unwrap_or_default())
 }
 
-/// Sets `apiVersion`/`kind` to the served version's (for custom resources
-/// the `None` conversion between versions), and applies a custom
+/// Converts an object to the served version (versions sharing storage;
+/// for custom resources the `None` conversion), sets `apiVersion`/`kind`,
+/// and applies a custom
 /// resource's schema defaults on the way out, as upstream defaults on read.
-pub fn with_type(info: &ResourceInfo, mut obj: Value) -> Value {
+pub fn with_type(info: &ResourceInfo, obj: Value) -> Value {
+    let mut obj = crate::registry::convert::to_served(info, obj);
     if let Some(m) = obj.as_object_mut() {
         m.insert("apiVersion".into(), json!(info.api_version()));
         m.insert("kind".into(), json!(info.kind));
