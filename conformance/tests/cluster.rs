@@ -44,3 +44,60 @@ fn three_nodes_share_one_store() {
     ]);
     assert_eq!(label, "third");
 }
+
+/// A CRD created through one node is served by every node: each builds its
+/// catalog from the replicated CRDs.
+#[test]
+fn a_crd_created_on_one_node_is_served_by_all() {
+    let first = Server::start_with(&[
+        "--peer-listen",
+        "127.0.0.1:0",
+        "--controllers=",
+        "--nodes",
+        "0",
+    ])
+    .unwrap_or_else(|e| panic!("first node: {e:#}"));
+    let seed = first.peer_address().expect("peer-address file");
+    let second = Server::start_with(&[
+        "--node-id",
+        "2",
+        "--peer-listen",
+        "127.0.0.1:0",
+        "--join",
+        &seed,
+        "--controllers=",
+        "--nodes",
+        "0",
+    ])
+    .unwrap_or_else(|e| panic!("node 2 did not join: {e:#}"));
+    let crd = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+      "metadata":{"name":"gadgets.cluster.example.com"},
+      "spec":{"group":"cluster.example.com","scope":"Namespaced",
+        "names":{"plural":"gadgets","kind":"Gadget"},
+        "versions":[{"name":"v1","served":true,"storage":true,
+          "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#;
+    first.kubectl_with_ok(&kubectl_path(), &["create", "-f", "-"], Some(crd));
+    first.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.cluster.example.com",
+        "--timeout=30s",
+    ]);
+    let gadget = r#"{"apiVersion":"cluster.example.com/v1","kind":"Gadget","metadata":{"name":"g1"},"spec":{"x":1}}"#;
+    // The second node may take a moment to see the CRD.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = second.kubectl_with(&kubectl_path(), &["create", "-f", "-"], Some(gadget));
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 2 never served gadgets: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let g = json(&first.kubectl_ok(&["get", "gadgets", "g1", "-o", "json"]));
+    assert_eq!(g["spec"]["x"], 1);
+}
