@@ -33,8 +33,34 @@ const PATCH_TYPES: &[&str] = &[
 const PRODUCES: &[&str] = &["application/json", "application/yaml"];
 const PRODUCES_WATCH: &[&str] = &["application/json", "application/json;stream=watch"];
 
+/// Stands for an inline `{"type": "string"}` where a definition name goes
+/// (the plain-text responses of `pods/log`).
+const STRING: &str = "#string";
+
+/// `pods/log`'s query parameters (name, type, description), as upstream.
+const LOG_PARAMS: &[(&str, &str, &str)] = &[
+    ("container", "string", "The container for which to stream logs. Defaults to only container if there is one container in the pod."),
+    ("follow", "boolean", "Follow the log stream of the pod. Defaults to false."),
+    ("insecureSkipTLSVerifyBackend", "boolean", "insecureSkipTLSVerifyBackend indicates that the apiserver should not confirm the validity of the serving certificate of the backend it is connecting to.  This will make the HTTPS connection between the apiserver and the backend insecure. This means the apiserver cannot verify the log data it is receiving came from the real kubelet.  If the kubelet is configured to verify the apiserver's TLS credentials, it does not mean the connection to the real kubelet is vulnerable to a man in the middle attack (e.g. an attacker could not intercept the actual log data coming from the real kubelet)."),
+    ("limitBytes", "integer", "If set, the number of bytes to read from the server before terminating the log output. This may not display a complete final line of logging, and may return slightly more or slightly less than the specified limit."),
+    ("previous", "boolean", "Return previous terminated container logs. Defaults to false."),
+    ("sinceSeconds", "integer", "A relative time in seconds before the current time from which to show logs. If this value precedes the time a pod was started, only logs since the pod start will be returned. If this value is in the future, no logs will be returned. Only one of sinceSeconds or sinceTime may be specified."),
+    ("stream", "string", "Specify which container log stream to return to the client. Acceptable values are \"All\", \"Stdout\" and \"Stderr\". If not specified, \"All\" is used, and both stdout and stderr are returned interleaved. Note that when \"TailLines\" is specified, \"Stream\" can only be set to nil or \"All\"."),
+    ("tailLines", "integer", "If set, the number of lines from the end of the logs to show. If not specified, logs are shown from the creation of the container or sinceSeconds or sinceTime. Note that when \"TailLines\" is specified, \"Stream\" can only be set to nil or \"All\"."),
+    ("timestamps", "boolean", "If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log output. Defaults to false."),
+];
+const PRODUCES_LOG: &[&str] = &[
+    "text/plain",
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+];
+
 impl Flavor {
     fn reference(self, name: &str) -> Value {
+        if name == STRING {
+            return json!({"type": "string"});
+        }
         match self {
             Flavor::V2 => json!({"$ref": format!("{V2_PREFIX}{name}")}),
             Flavor::V3 => json!({"$ref": format!("{V3_PREFIX}{name}")}),
@@ -493,8 +519,14 @@ fn add_subresource(
     n: &Names,
     f: Flavor,
 ) {
-    let Some(schema) = defs.name_of(s.group, s.version, s.kind) else {
-        return;
+    let is_log = s.name == "log" && r.group.is_empty() && r.plural == "pods";
+    let schema = if is_log {
+        STRING
+    } else {
+        match defs.name_of(s.group, s.version, s.kind) {
+            Some(schema) => schema,
+            None => return,
+        }
     };
     let op = Op {
         f,
@@ -507,16 +539,25 @@ fn add_subresource(
     let mut ops = vec![];
     let write: &[&str] = &["*/*"];
     if s.verbs.contains(&"get") {
+        let (params, produces) = if is_log {
+            let params = LOG_PARAMS
+                .iter()
+                .map(|(name, ty, doc)| f.param(name, "query", doc, ty))
+                .collect();
+            (params, PRODUCES_LOG)
+        } else {
+            (vec![], PRODUCES)
+        };
         ops.push((
             "get",
             op.build(
                 format!("read{id}{scope}{what}"),
                 "get",
                 format!("read {} of the specified {}", s.name, r.kind),
-                vec![],
+                params,
                 None,
                 vec![("200", "OK", schema)],
-                PRODUCES,
+                produces,
             ),
         ));
     }
@@ -656,5 +697,29 @@ mod tests {
         assert_eq!(post["parameters"][3]["name"], "fieldValidation");
         assert_eq!(post["parameters"][3]["type"], "string");
         assert!(paths.contains_key("/api/v1/namespaces/{name}/status"));
+    }
+
+    #[test]
+    fn pod_logs_are_plain_text_with_their_query_parameters() {
+        let defs = Definitions::generate();
+        let mut paths = Map::new();
+        let r = lookup("", "v1", "pods").expect("pods");
+        add_resource(&mut paths, &defs, r, Flavor::V3);
+        let get = &paths["/api/v1/namespaces/{namespace}/pods/{name}/log"]["get"];
+        assert_eq!(get["operationId"], "readCoreV1NamespacedPodLog");
+        assert_eq!(
+            get["responses"]["200"]["content"]["text/plain"]["schema"],
+            json!({"type": "string"})
+        );
+        let names: Vec<&str> = get["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"tailLines") && names.contains(&"container"),
+            "{names:?}"
+        );
     }
 }
