@@ -102,16 +102,20 @@ async fn sync(
     cleanups: &Cleanups,
 ) {
     let now = meta::now();
-    let mut desired: BTreeMap<String, Value> = BTreeMap::new();
+    let mut desired: BTreeMap<String, Arc<Value>> = BTreeMap::new();
     for (name, crd) in crds {
-        let mut next = (**crd).clone();
-        if let Some(status) = desired_status(crd, crds, &now) {
-            next["status"] = status;
-        }
+        let next = match desired_status(crd, crds, &now) {
+            Some(status) => {
+                let mut next = (**crd).clone();
+                next["status"] = status;
+                Arc::new(next)
+            }
+            None => crd.clone(),
+        };
         desired.insert(name.clone(), next);
     }
     // Serve first, then report: a client that sees Established can use the kind.
-    publish(state, desired.values());
+    publish(state, desired.values().map(|v| &**v));
     let registry = Registry::new(state.store.clone(), info);
     for (name, next) in &desired {
         let Some(current) = crds.get(name) else {
@@ -143,7 +147,7 @@ async fn sync(
                 .iter()
                 .any(|f| f == CLEANUP_FINALIZER)
         {
-            start_cleanup(state.clone(), info, next.clone(), cleanups.clone());
+            start_cleanup(state.clone(), info, (**next).clone(), cleanups.clone());
         }
     }
 }

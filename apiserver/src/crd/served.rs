@@ -147,7 +147,15 @@ pub fn rows(crd: &Value) -> Vec<&'static ResourceInfo> {
         .iter()
         .filter(|v| v["served"] == true)
         .filter_map(|v| {
-            let key = json!([spec, names, v["name"], terminating]).to_string();
+            // A CRD's uid and generation name its spec (every spec change
+            // bumps the generation); without them, the spec itself.
+            let uid = str_at(crd, &["metadata", "uid"]);
+            let key = match crd.pointer("/metadata/generation") {
+                Some(g) if !uid.is_empty() => {
+                    format!("{uid}/{g}/{names}/{}/{terminating}", v["name"])
+                }
+                _ => json!([spec, names, v["name"], terminating]).to_string(),
+            };
             intern(key, || build(crd, names, v, &served, terminating))
         })
         .collect()
