@@ -285,7 +285,12 @@ pub fn api_resource_list(c: &Catalog, group: &str, version: &str) -> Option<Valu
     if entries.is_empty() {
         return None;
     }
-    entries.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    // Built-in lists are sorted by name; a custom group lists each CRD's
+    // resource, then its status, then its scale, as upstream's CRD
+    // discovery does.
+    if crate::resources::group(group).is_some() {
+        entries.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    }
     let mut m = Map::new();
     m.insert("kind".into(), json!("APIResourceList"));
     // kube-apiserver leaves apiVersion out of the core list only.
@@ -304,8 +309,13 @@ fn response_kind(group: &str, version: &str, kind: &str) -> Value {
 fn aggregated_resource(r: &ResourceInfo) -> Value {
     let mut m = Map::new();
     m.insert("resource".into(), json!(r.plural));
-    // Same group-version as the parent: upstream leaves group/version empty.
-    m.insert("responseKind".into(), response_kind("", "", r.kind));
+    // Built-ins leave the parent's group/version out; CRDs name them.
+    let (rg, rv) = if r.is_custom() {
+        (r.group, r.version)
+    } else {
+        ("", "")
+    };
+    m.insert("responseKind".into(), response_kind(rg, rv, r.kind));
     m.insert(
         "scope".into(),
         json!(if r.namespaced {
@@ -323,12 +333,14 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
         m.insert("categories".into(), json!(r.categories));
     }
     let mut subs: Vec<_> = r.subresources.iter().collect();
-    subs.sort_by_key(|s| s.name);
+    if !r.is_custom() {
+        subs.sort_by_key(|s| s.name);
+    }
     if !subs.is_empty() {
         let subs: Vec<Value> = subs
             .into_iter()
             .map(|s| {
-                let (g, v) = if (s.group, s.version) == (r.group, r.version) {
+                let (g, v) = if (s.group, s.version) == (r.group, r.version) && !r.is_custom() {
                     ("", "")
                 } else {
                     (s.group, s.version)

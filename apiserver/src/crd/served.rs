@@ -12,7 +12,7 @@ use std::sync::{LazyLock, Mutex};
 use serde_json::{json, Value};
 
 use crate::printers::custom::CustomColumns;
-use crate::resources::{ResourceInfo, Subresource, ALL_VERBS};
+use crate::resources::{ResourceInfo, Subresource};
 
 use super::schema::Schema;
 
@@ -180,6 +180,17 @@ fn intern(
 }
 
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+/// Every verb of a custom resource, in the order upstream's CRD discovery lists them.
+pub const CRD_VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
 
 fn build(
     crd: &Value,
@@ -213,22 +224,23 @@ fn build(
                 .filter(|p| !p.is_empty())
                 .map(str::to_string),
         });
+    // Upstream's order: status, then scale.
     let mut subresources = Vec::new();
-    if scale.is_some() {
-        subresources.push(Subresource {
-            name: "scale",
-            group: "autoscaling",
-            version: "v1",
-            kind: "Scale",
-            verbs: STATUS_VERBS,
-        });
-    }
     if status {
         subresources.push(Subresource {
             name: "status",
             group,
             version,
             kind,
+            verbs: STATUS_VERBS,
+        });
+    }
+    if scale.is_some() {
+        subresources.push(Subresource {
+            name: "scale",
+            group: "autoscaling",
+            version: "v1",
+            kind: "Scale",
             verbs: STATUS_VERBS,
         });
     }
@@ -277,7 +289,7 @@ fn build(
         namespaced: str_at(spec, &["scope"]) == "Namespaced",
         short_names: leak_strs(&strings(names.get("shortNames"))),
         categories: leak_strs(&strings(names.get("categories"))),
-        verbs: ALL_VERBS,
+        verbs: CRD_VERBS,
         subresources: Box::leak(subresources.into_boxed_slice()),
         custom: Some(Box::leak(Box::new(served_info))),
     })
