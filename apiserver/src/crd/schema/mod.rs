@@ -1,1 +1,70 @@
-//! Structural schemas of custom resources (filled in by the schema work).
+//! Structural schemas of custom resources, as kube-apiserver's
+//! apiextensions-apiserver applies them.
+//!
+//! - [`Schema`] ([`node`]): a parsed `openAPIV3Schema`.
+//! - [`validate`]: kube-openapi schema validation, embedded resources'
+//!   TypeMeta/ObjectMeta, list-type set/map uniqueness.
+//! - [`prune`]: dropping undeclared fields, with their paths for strict
+//!   field validation.
+//! - [`apply_defaults`]: structural defaulting.
+//! - [`check_structural`]: the checks of a CRD version's schema.
+//!
+//! Errors are [`FieldError`]s whose `Display` is upstream's text; values
+//! are printed as Go prints unstructured data (`shown` is always set).
+
+mod defaults;
+mod embedded;
+mod formats;
+mod goval;
+mod listtype;
+pub mod node;
+mod prune;
+mod structural;
+mod validate;
+
+pub use node::{Additional, Schema};
+
+use crate::strategy::FieldError;
+use serde_json::Value;
+
+/// Validates a whole custom resource object (root includes apiVersion/kind/
+/// metadata, which the root schema need not declare) against the schema,
+/// as kube-apiserver's custom resource strategy does: the OpenAPI schema,
+/// then embedded resources, then list-type sets and maps. Root metadata is
+/// not validated here (`strategy::validate_object_meta` does it).
+pub fn validate(schema: &Schema, obj: &Value) -> Vec<FieldError> {
+    let mut errs = validate::Validator { base: None }.node(schema, "", obj);
+    errs.extend(embedded::validate("", obj, schema));
+    if let Some(m) = obj.as_object() {
+        errs.extend(listtype::validate("", schema, m));
+    }
+    errs
+}
+
+/// Removes fields the schema does not declare (honouring
+/// `x-kubernetes-preserve-unknown-fields` and embedded resources; root
+/// apiVersion/kind/metadata kept; metadata of embedded resources pruned to
+/// ObjectMeta fields) and returns the removed paths as strict field
+/// validation reports them (`spec.foo` for `unknown field "spec.foo"`).
+/// Like upstream's decoding, it then drops `null`s of fields that are
+/// neither nullable nor defaulted (not reported).
+pub fn prune(schema: &Schema, obj: &mut Value) -> Vec<String> {
+    let removed = prune::prune(obj, schema, true);
+    prune::prune_nulls(obj, Some(schema));
+    removed
+}
+
+/// Applies `default`s (absent properties, recursively, and null items and
+/// map values whose schema is not nullable).
+pub fn apply_defaults(schema: &Schema, obj: &mut Value) {
+    defaults::apply(obj, schema)
+}
+
+/// The checks of a CRD version's schema on CRD create/update; `path` is the
+/// schema's field path, e.g. `spec.versions[0].schema.openAPIV3Schema`.
+pub fn check_structural(schema: &Value, path: &str) -> Vec<FieldError> {
+    structural::check(schema, path)
+}
+
+#[cfg(test)]
+mod tests;
