@@ -108,12 +108,54 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
     }
 }
 
-/// Roughly Go's `regexp/syntax` error text.
+/// Go's `regexp/syntax` error text (`error parsing regexp: <code>: `<expr>``)
+/// for the errors both engines share; others keep Rust's wording.
 fn regex_error(pattern: &str, e: &regex::Error) -> String {
-    let detail = e.to_string();
-    let last = detail.lines().last().unwrap_or("").trim();
-    let last = last.strip_prefix("error: ").unwrap_or(last);
-    format!("error parsing regexp: {last}: `{pattern}`")
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let kind = lines
+        .last()
+        .map(|l| l.trim().trim_start_matches("error: "))
+        .unwrap_or("");
+    // the part of the pattern under the carets (single-line patterns)
+    let span = || -> Option<String> {
+        let (pat, carets) = (lines.get(1)?, lines.get(2)?);
+        let start = carets.find('^')?;
+        let len = carets[start..].chars().take_while(|c| *c == '^').count();
+        let chars: Vec<char> = pat.chars().collect();
+        Some(chars.get(start..start + len)?.iter().collect())
+    };
+    let whole = pattern.to_string();
+    let (code, expr) = if kind.starts_with("repetition operator missing expression") {
+        (
+            "missing argument to repetition operator",
+            span().unwrap_or(whole),
+        )
+    } else if kind.starts_with("unclosed group") {
+        ("missing closing )", whole)
+    } else if kind.starts_with("unopened group") {
+        ("unexpected )", whole)
+    } else if kind.starts_with("unclosed character class") {
+        let from = pattern.rfind('[').unwrap_or(0);
+        ("missing closing ]", pattern[from..].to_string())
+    } else if kind.starts_with("unrecognized escape sequence") || kind.starts_with("backreferences")
+    {
+        ("invalid escape sequence", span().unwrap_or(whole))
+    } else if kind.starts_with("invalid character class range") {
+        ("invalid character class range", span().unwrap_or(whole))
+    } else if kind.contains("repetition count") || kind.contains("counted repetition") {
+        ("invalid repeat count", span().unwrap_or(whole))
+    } else if kind.starts_with("look-around") || kind.starts_with("unrecognized flag") {
+        (
+            "invalid or unsupported Perl syntax",
+            span().unwrap_or(whole),
+        )
+    } else if kind.starts_with("incomplete escape sequence") {
+        ("trailing backslash at end of expression", String::new())
+    } else {
+        (kind, whole)
+    };
+    format!("error parsing regexp: {code}: `{expr}`")
 }
 
 fn matches(pattern: &str, s: &str) -> bool {
@@ -516,6 +558,27 @@ fn valid_escapes(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_errors_use_go_wording() {
+        let err = |p: &str| compile(p).err().unwrap_or_default();
+        assert_eq!(
+            err("+"),
+            "error parsing regexp: missing argument to repetition operator: `+`"
+        );
+        assert_eq!(err("a(b"), "error parsing regexp: missing closing ): `a(b`");
+        assert_eq!(err("a)"), "error parsing regexp: unexpected ): `a)`");
+        assert_eq!(err("x[a"), "error parsing regexp: missing closing ]: `[a`");
+        assert_eq!(
+            err(r"a\q"),
+            r"error parsing regexp: invalid escape sequence: `\q`"
+        );
+        assert_eq!(
+            err("[z-a]"),
+            "error parsing regexp: invalid character class range: `z-a`"
+        );
+        assert!(compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").is_ok());
+    }
 
     #[test]
     fn supported_formats_are_normalized() {

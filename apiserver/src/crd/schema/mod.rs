@@ -49,7 +49,7 @@ pub fn validate(schema: &Schema, obj: &Value) -> Vec<FieldError> {
 /// Like upstream's decoding, it then drops `null`s of fields that are
 /// neither nullable nor defaulted (not reported).
 pub fn prune(schema: &Schema, obj: &mut Value) -> Vec<String> {
-    let removed = prune::prune(obj, schema, true);
+    let removed = prune::prune(obj, schema, true, true);
     prune::prune_nulls(obj, Some(schema));
     removed
 }

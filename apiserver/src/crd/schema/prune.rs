@@ -8,72 +8,109 @@ use serde_json::Value;
 
 const META_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
+/// What a pruning pass carries: the current path, the removed paths, and
+/// whether embedded resources' metadata is coerced too.
+struct Pass {
+    parent: Vec<String>,
+    removed: Vec<String>,
+    coerce_meta: bool,
+}
+
+impl Pass {
+    fn record(&mut self, field: &str) {
+        let mut p = self.parent.clone();
+        p.push(field.to_string());
+        self.removed.push(p.join("."));
+    }
+
+    /// Runs `f` with `[i]` appended to the last path element (upstream's
+    /// `AppendIndex`; nothing is appended at the root).
+    fn with_index(&mut self, i: usize, f: impl FnOnce(&mut Pass)) {
+        let saved = self.parent.last().cloned();
+        if let Some(last) = self.parent.last_mut() {
+            last.push_str(&format!("[{i}]"));
+        }
+        f(self);
+        if let (Some(saved), Some(last)) = (saved, self.parent.last_mut()) {
+            *last = saved;
+        }
+    }
+
+    fn with_key(&mut self, k: &str, f: impl FnOnce(&mut Pass)) {
+        self.parent.push(k.to_string());
+        f(self);
+        self.parent.pop();
+    }
+}
+
 /// Prunes `x` against `s`; `resource_root` treats `x` as a resource (its
-/// apiVersion, kind and metadata are kept). Returns the removed paths.
-pub fn prune(x: &mut Value, s: &Schema, resource_root: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut parent = Vec::new();
+/// apiVersion, kind and metadata are kept); `coerce_meta` also prunes the
+/// metadata of embedded resources to ObjectMeta (upstream's `Coerce`).
+/// Returns the removed paths.
+pub fn prune(x: &mut Value, s: &Schema, resource_root: bool, coerce_meta: bool) -> Vec<String> {
+    let mut pass = Pass {
+        parent: Vec::new(),
+        removed: Vec::new(),
+        coerce_meta,
+    };
     if resource_root && !s.embedded_resource {
         let mut root = s.clone();
         root.embedded_resource = true;
-        walk(x, Some(&root), &mut parent, &mut out, true);
+        walk(x, Some(&root), &mut pass, true);
     } else {
-        walk(x, Some(s), &mut parent, &mut out, true);
+        walk(x, Some(s), &mut pass, true);
     }
-    out
+    pass.removed
 }
 
-fn record(parent: &[String], field: &str, out: &mut Vec<String>) {
-    let mut p = parent.to_vec();
-    p.push(field.to_string());
-    out.push(p.join("."));
+/// The schema a field of an object is pruned with: `Some(None)` prunes
+/// everything below (`additionalProperties` without a schema), `None`
+/// removes the field.
+fn field_schema<'a>(s: &'a Schema, k: &str) -> Option<Option<&'a Schema>> {
+    match (s.properties.get(k), &s.additional_properties) {
+        (Some(p), _) => Some(Some(p)),
+        (None, Some(Additional::Schema(a))) => Some(Some(a.as_ref())),
+        (None, Some(Additional::Bool(_))) => Some(None),
+        (None, None) => None,
+    }
 }
 
-fn walk(
-    x: &mut Value,
-    s: Option<&Schema>,
-    parent: &mut Vec<String>,
-    out: &mut Vec<String>,
-    root: bool,
-) {
+fn coerce(m: &mut serde_json::Map<String, Value>, s: &Schema, pass: &mut Pass, root: bool) {
+    if s.embedded_resource && !root && pass.coerce_meta {
+        let unknown = embedded::coerce(&pass.parent.join("."), m);
+        pass.removed.extend(unknown);
+    }
+}
+
+fn walk(x: &mut Value, s: Option<&Schema>, pass: &mut Pass, root: bool) {
     if let Some(s) = s.filter(|s| s.preserves_unknown()) {
-        skip(x, s, parent, out, root);
+        skip(x, s, pass, root);
         return;
     }
     match x {
         Value::Object(m) => {
             let Some(s) = s else {
                 for k in m.keys() {
-                    record(parent, k, out);
+                    pass.record(k);
                 }
                 m.clear();
                 return;
             };
-            if s.embedded_resource && !root {
-                out.extend(embedded::coerce(&parent.join("."), m));
-            }
+            coerce(m, s, pass, root);
             let keys: Vec<String> = m.keys().cloned().collect();
             for k in keys {
                 if s.embedded_resource && META_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
-                let sub = match (s.properties.get(&k), &s.additional_properties) {
-                    (Some(p), _) => Some(Some(p)),
-                    (None, Some(Additional::Schema(a))) => Some(Some(a.as_ref())),
-                    (None, Some(Additional::Bool(_))) => Some(None),
-                    (None, None) => None,
-                };
-                match sub {
+                match field_schema(s, &k) {
                     Some(sub) => {
                         if let Some(v) = m.get_mut(&k) {
-                            parent.push(k.clone());
-                            walk(v, sub, parent, out, false);
-                            parent.pop();
+                            pass.with_key(&k, |pass| walk(v, sub, pass, false));
                         }
                     }
                     None => {
-                        if !META_FIELDS.contains(&k.as_str()) || !parent.is_empty() {
-                            record(parent, &k, out);
+                        if !META_FIELDS.contains(&k.as_str()) || !pass.parent.is_empty() {
+                            pass.record(&k);
                         }
                         m.remove(&k);
                     }
@@ -83,7 +120,7 @@ fn walk(
         Value::Array(items) => {
             let item = s.and_then(|s| s.items.as_deref());
             for (i, v) in items.iter_mut().enumerate() {
-                with_index(parent, i, |parent| walk(v, item, parent, out, false));
+                pass.with_index(i, |pass| walk(v, item, pass, false));
             }
         }
         _ => {}
@@ -92,33 +129,23 @@ fn walk(
 
 /// Under `x-kubernetes-preserve-unknown-fields`: unknown fields stay, known
 /// ones are pruned by their own schema.
-fn skip(x: &mut Value, s: &Schema, parent: &mut Vec<String>, out: &mut Vec<String>, root: bool) {
+fn skip(x: &mut Value, s: &Schema, pass: &mut Pass, root: bool) {
     match x {
         Value::Object(m) => {
-            if s.embedded_resource && !root {
-                out.extend(embedded::coerce(&parent.join("."), m));
-            }
+            coerce(m, s, pass, root);
             for (k, v) in m.iter_mut() {
                 if s.embedded_resource && META_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
-                let sub = match (s.properties.get(k), &s.additional_properties) {
-                    (Some(p), _) => Some(Some(p)),
-                    (None, Some(Additional::Schema(a))) => Some(Some(a.as_ref())),
-                    (None, Some(Additional::Bool(_))) => Some(None),
-                    (None, None) => None,
-                };
-                if let Some(sub) = sub {
-                    parent.push(k.clone());
-                    walk(v, sub, parent, out, false);
-                    parent.pop();
+                if let Some(sub) = field_schema(s, k) {
+                    pass.with_key(k, |pass| walk(v, sub, pass, false));
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item) = s.items.as_deref() {
                 for (i, v) in items.iter_mut().enumerate() {
-                    with_index(parent, i, |parent| skip(v, item, parent, out, false));
+                    pass.with_index(i, |pass| skip(v, item, pass, false));
                 }
             }
         }
@@ -155,21 +182,5 @@ pub fn prune_nulls(x: &mut Value, s: Option<&Schema>) {
             }
         }
         _ => {}
-    }
-}
-
-/// Runs `f` with `[i]` appended to the last path element (upstream's
-/// `AppendIndex`; nothing is appended at the root).
-fn with_index(parent: &mut Vec<String>, i: usize, f: impl FnOnce(&mut Vec<String>)) {
-    match parent.last_mut() {
-        Some(last) => {
-            let saved = last.clone();
-            last.push_str(&format!("[{i}]"));
-            f(parent);
-            if let Some(last) = parent.last_mut() {
-                *last = saved;
-            }
-        }
-        None => f(parent),
     }
 }

@@ -873,7 +873,7 @@ fn defaults(s: &Schema, path: &str, inside_meta: bool, out: &mut Vec<FieldError>
         let dpath = format!("{path}.default");
         if !inside_meta {
             let mut pruned = d.clone();
-            prune::prune(&mut pruned, s, s.embedded_resource);
+            prune::prune(&mut pruned, s, s.embedded_resource, false);
             if &pruned != d {
                 out.push(super::goval::error(
                     ErrorKind::Invalid,

@@ -509,3 +509,194 @@ fn corpus_custom_resources_validate_and_prune() {
         invalid.join("\n")
     );
 }
+
+fn yaml(text: &str) -> Value {
+    serde_saphyr::from_str::<Value>(text).unwrap_or(Value::Null)
+}
+
+/// Upstream's integration test style: every expected violation is reported
+/// (and none of the unexpected prefixes).
+fn assert_violations(schema: &str, expected: &[&str], unexpected: &[&str]) {
+    let got = check(yaml(schema));
+    for e in expected {
+        let e = e.replace("$P", P);
+        assert!(got.contains(&e), "missing {e:?} in {got:#?}");
+    }
+    for u in unexpected {
+        let u = u.replace("$P", P);
+        assert!(
+            !got.iter().any(|g| g.starts_with(&u)),
+            "unexpected {u:?} in {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn structural_check_forbids_generics_and_extensions_under_junctors() {
+    assert_violations(
+        "
+type: object
+properties:
+  foo: {type: string}
+not: {type: string, additionalProperties: true, title: hello, description: world, nullable: true}
+allOf:
+- properties:
+    foo: {type: string, additionalProperties: true, title: hello, description: world, nullable: true}
+anyOf:
+- items: {type: string, additionalProperties: true, title: hello, description: world, nullable: true}
+",
+        &[
+            "$P.anyOf[0].items.type: Forbidden: must be empty to be structural",
+            "$P.anyOf[0].items.additionalProperties: Forbidden: must be undefined to be structural",
+            "$P.anyOf[0].items.title: Forbidden: must be empty to be structural",
+            "$P.anyOf[0].items.description: Forbidden: must be empty to be structural",
+            "$P.anyOf[0].items.nullable: Forbidden: must be false to be structural",
+            "$P.allOf[0].properties[foo].type: Forbidden: must be empty to be structural",
+            "$P.not.nullable: Forbidden: must be false to be structural",
+            "$P.items: Required value: because it is defined in $P.anyOf[0].items",
+        ],
+        &["$P.not.default"],
+    );
+    assert_violations(
+        "
+type: object
+properties:
+  ios: {x-kubernetes-int-or-string: true}
+  emb: {type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}
+  metadata: {type: object, properties: {name: {type: string}}}
+oneOf:
+- properties:
+    ios: {x-kubernetes-int-or-string: true}
+    emb: {x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}
+    metadata: {}
+",
+        &[
+            "$P.oneOf[0].properties[emb].x-kubernetes-preserve-unknown-fields: Forbidden: must be false to be structural",
+            "$P.oneOf[0].properties[emb].x-kubernetes-embedded-resource: Forbidden: must be false to be structural",
+            "$P.oneOf[0].properties[ios].x-kubernetes-int-or-string: Forbidden: must be false to be structural",
+            "$P.oneOf[0].properties[metadata]: Forbidden: must not be specified in a nested context",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn structural_check_int_or_string_variants() {
+    assert_violations(
+        "
+type: object
+properties:
+  a: {x-kubernetes-int-or-string: true}
+  b:
+    x-kubernetes-int-or-string: true
+    anyOf: [{type: integer}, {type: string}]
+    allOf: [{pattern: abc}]
+  c:
+    x-kubernetes-int-or-string: true
+    allOf: [{anyOf: [{type: integer}, {type: string}]}, {pattern: abc}]
+  d:
+    x-kubernetes-int-or-string: true
+    anyOf: [{type: integer}, {type: string, pattern: abc}]
+  e:
+    x-kubernetes-int-or-string: true
+    allOf: [{anyOf: [{type: integer}, {type: string, pattern: abc}]}, {pattern: abc}]
+  g:
+    x-kubernetes-int-or-string: true
+    anyOf: [{type: string}, {type: integer}]
+",
+        &[
+            "$P.properties[d].anyOf[0].type: Forbidden: must be empty to be structural",
+            "$P.properties[d].anyOf[1].type: Forbidden: must be empty to be structural",
+            "$P.properties[e].allOf[0].anyOf[0].type: Forbidden: must be empty to be structural",
+            "$P.properties[e].allOf[0].anyOf[1].type: Forbidden: must be empty to be structural",
+            "$P.properties[g].anyOf[0].type: Forbidden: must be empty to be structural",
+            "$P.properties[g].anyOf[1].type: Forbidden: must be empty to be structural",
+        ],
+        &["$P.properties[a]", "$P.properties[b]", "$P.properties[c]"],
+    );
+}
+
+#[test]
+fn structural_check_missing_types_and_completeness() {
+    assert_violations(
+        "
+properties:
+  foo: {properties: {a: {}}}
+  bar: {items: {additionalProperties: {properties: {a: {}}, items: {}}}}
+  json: {x-kubernetes-preserve-unknown-fields: true, properties: {a: {}}}
+",
+        &[
+            "$P.properties[foo].properties[a].type: Required value: must not be empty for specified object fields",
+            "$P.properties[foo].type: Required value: must not be empty for specified object fields",
+            "$P.properties[json].properties[a].type: Required value: must not be empty for specified object fields",
+            "$P.properties[bar].items.additionalProperties.items.type: Required value: must not be empty for specified array items",
+            "$P.properties[bar].items.type: Required value: must not be empty for specified array items",
+            "$P.type: Required value: must not be empty at the root",
+        ],
+        &["$P.properties[json].type"],
+    );
+    assert_violations(
+        "
+type: object
+properties:
+  b: {type: object, properties: {b: {type: array}}}
+  c: {type: array, items: {type: object}}
+  d: {type: array}
+not:
+  properties:
+    a: {}
+    b: {not: {properties: {a: {}, b: {items: {}}}}}
+    c: {items: {not: {items: {properties: {a: {}}}}}}
+    d: {items: {}}
+allOf: [{properties: {e: {}}}]
+",
+        &[
+            "$P.properties[d].items: Required value: because it is defined in $P.not.properties[d].items",
+            "$P.properties[a]: Required value: because it is defined in $P.not.properties[a]",
+            "$P.properties[b].properties[a]: Required value: because it is defined in $P.not.properties[b].not.properties[a]",
+            "$P.properties[b].properties[b].items: Required value: because it is defined in $P.not.properties[b].not.properties[b].items",
+            "$P.properties[c].items.items: Required value: because it is defined in $P.not.properties[c].items.not.items",
+            "$P.properties[e]: Required value: because it is defined in $P.allOf[0].properties[e]",
+        ],
+        &[],
+    );
+    assert_violations(
+        "
+type: object
+properties:
+  metadata:
+    properties:
+      name: {pattern: '^[a-z]+$'}
+      labels: {type: object, maxLength: 4}
+",
+        &[
+            "$P.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified",
+            "$P.properties[metadata].type: Required value: must not be empty for specified object fields",
+            "$P.properties[metadata].properties[name].type: Required value: must not be empty for specified object fields",
+        ],
+        &[],
+    );
+    assert_violations(
+        "
+type: object
+properties:
+  slice: {type: array, items: {type: string}, not: {items: [{type: string}]}}
+  other: {type: array, items: [{type: string}, {type: integer}]}
+",
+        &[
+            "$P.properties[slice].not.items: Forbidden: items must be a schema object and not an array",
+            "$P.properties[other].items: Forbidden: items must be a schema object and not an array",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn invalid_patterns_are_reported_like_go() {
+    assert_eq!(
+        check(yaml("{type: object, properties: {foo: {type: string, pattern: '+'}}}")),
+        vec![format!(
+            "{P}.properties[foo].pattern: Invalid value: \"+\": must be a valid regular expression, but isn't: error parsing regexp: missing argument to repetition operator: `+`"
+        )]
+    );
+}
