@@ -700,3 +700,34 @@ fn invalid_patterns_are_reported_like_go() {
         )]
     );
 }
+
+#[test]
+fn odd_values_render_like_go() {
+    let s = Schema::parse(&json!({"type": "object", "properties": {
+        "when": {"type": "string", "format": "date-time"},
+        "big": {"type": "number", "maximum": 1000000},
+        "small": {"type": "integer", "maximum": 10.5},
+        "free": {"type": "string", "format": "my-own-format"},
+        "tmpl": {"type": "object", "x-kubernetes-embedded-resource": true,
+                 "x-kubernetes-preserve-unknown-fields": true}}}));
+    let obj = json!({"when": 5, "big": 1500000.5, "small": 11, "free": "anything",
+        "tmpl": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 1}}});
+    assert_eq!(
+        texts(&validate(&s, &obj)),
+        vec![
+            r#"big: Invalid value: 1.5000005e+06: big in body should be less than or equal to 1e+06"#,
+            r#"small: Invalid value: 11: small in body should be less than or equal to 10"#,
+            r#"when: Invalid value: "int64": when in body must be of type date-time: "int64""#,
+            r#"tmpl.metadata: Invalid value: map[string]interface {}{"name":1}: json: cannot unmarshal number into Go struct field ObjectMeta.name of type string"#,
+        ]
+    );
+}
+
+#[test]
+fn schema_accessors_for_the_rest_layer() {
+    let s = widget_schema();
+    assert_eq!(s.at(&["spec", "replicas"]).map(|n| n.type_.as_str()), Some("integer"));
+    assert_eq!(s.at(&["spec", "labels", "any"]).map(|n| n.type_.as_str()), Some("string"));
+    assert!(s.at(&["status"]).is_none());
+    assert_eq!(s.at(&[]), Some(&s));
+}
