@@ -41,6 +41,20 @@ pub fn validate(schema: &Schema, obj: &Value) -> Vec<FieldError> {
     errs
 }
 
+/// Validates an update as [`validate`] does, with 1.33's validation
+/// ratcheting: schema errors of values equal to the old object's value at
+/// the same place (objects by key, `x-kubernetes-list-type: map` items by
+/// their keys) are dropped. Embedded-resource and list-type errors are not
+/// ratcheted, as upstream.
+pub fn validate_update(schema: &Schema, obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = validate::Validator { base: None }.node_update(schema, "", obj, Some(old));
+    errs.extend(embedded::validate("", obj, schema));
+    if let Some(m) = obj.as_object() {
+        errs.extend(listtype::validate("", schema, m));
+    }
+    errs
+}
+
 /// Removes fields the schema does not declare (honouring
 /// `x-kubernetes-preserve-unknown-fields` and embedded resources; root
 /// apiVersion/kind/metadata kept; metadata of embedded resources pruned to

@@ -726,8 +726,39 @@ fn odd_values_render_like_go() {
 #[test]
 fn schema_accessors_for_the_rest_layer() {
     let s = widget_schema();
-    assert_eq!(s.at(&["spec", "replicas"]).map(|n| n.type_.as_str()), Some("integer"));
-    assert_eq!(s.at(&["spec", "labels", "any"]).map(|n| n.type_.as_str()), Some("string"));
+    assert_eq!(
+        s.at(&["spec", "replicas"]).map(|n| n.type_.as_str()),
+        Some("integer")
+    );
+    assert_eq!(
+        s.at(&["spec", "labels", "any"]).map(|n| n.type_.as_str()),
+        Some("string")
+    );
     assert!(s.at(&["status"]).is_none());
     assert_eq!(s.at(&[]), Some(&s));
+}
+
+#[test]
+fn updates_ratchet_unchanged_invalid_values() {
+    let s = Schema::parse(
+        &json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "a": {"type": "string", "maxLength": 2},
+        "b": {"type": "string", "maxLength": 2},
+        "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                  "items": {"type": "object", "properties": {
+                      "name": {"type": "string"}, "port": {"type": "integer", "maximum": 100}}}}}}}}),
+    );
+    let old = json!({"spec": {"a": "long", "b": "ok", "ports": [{"name": "x", "port": 500}]}});
+    // unchanged invalid values pass; a changed one fails
+    let new = json!({"spec": {"a": "long", "b": "longer", "ports": [{"name": "y", "port": 1}, {"name": "x", "port": 500}]}});
+    assert_eq!(
+        texts(&validate_update(&s, &new, &old)),
+        vec!["spec.b: Too long: may not be more than 2 bytes"]
+    );
+    let new = json!({"spec": {"a": "long", "b": "ok", "ports": [{"name": "x", "port": 501}]}});
+    assert_eq!(
+        texts(&validate_update(&s, &new, &old)),
+        vec!["spec.ports[0].port: Invalid value: 501: spec.ports[0].port in body should be less than or equal to 100"]
+    );
+    assert_eq!(validate(&s, &old).len(), 2);
 }

@@ -60,6 +60,23 @@ impl<'a> Validator<'a> {
 
     /// Validates `data` at kube-openapi path `path` against `s`.
     pub fn node(&self, s: &Schema, path: &str, data: &Value) -> Vec<FieldError> {
+        self.node_update(s, path, data, None)
+    }
+
+    /// Validates `data` on an update, `old` being the value at the same
+    /// place in the old object (if it can be correlated): errors of values
+    /// that did not change are dropped (CRD validation ratcheting, GA in
+    /// 1.33).
+    pub fn node_update(
+        &self,
+        s: &Schema,
+        path: &str,
+        data: &Value,
+        old: Option<&Value>,
+    ) -> Vec<FieldError> {
+        if old.is_some_and(|o| json_equal(o, data)) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let types = s.types();
         let format = formats::supported(&s.format);
@@ -79,7 +96,7 @@ impl<'a> Validator<'a> {
         if !types.is_empty() || !format_name.is_empty() {
             out.extend(self.type_check(&types, format_name, path, data));
         }
-        out.extend(self.combinators(s, path, data));
+        out.extend(self.combinators(s, path, data, old));
         if let Value::String(text) = data {
             out.extend(self.string(s, path, data, text));
             if let Some(f) = &format {
@@ -102,11 +119,11 @@ impl<'a> Validator<'a> {
             out.extend(self.number(s, path, data, n));
         }
         if let Value::Array(items) = data {
-            out.extend(self.array(s, path, items));
+            out.extend(self.array(s, path, items, old));
         }
         out.extend(self.enumeration(s, path, data));
         if let Value::Object(m) = data {
-            out.extend(self.object(s, path, m));
+            out.extend(self.object(s, path, m, old));
         }
         out
     }
@@ -154,13 +171,19 @@ impl<'a> Validator<'a> {
         Vec::new()
     }
 
-    fn combinators(&self, s: &Schema, path: &str, data: &Value) -> Vec<FieldError> {
+    fn combinators(
+        &self,
+        s: &Schema,
+        path: &str,
+        data: &Value,
+        old: Option<&Value>,
+    ) -> Vec<FieldError> {
         let mut out = Vec::new();
         if !s.any_of.is_empty() {
             let mut best: Option<Vec<FieldError>> = None;
             let mut ok = false;
             for sub in &s.any_of {
-                let r = self.node(sub, path, data);
+                let r = self.node_update(sub, path, data, old);
                 if r.is_empty() {
                     ok = true;
                     best = None;
@@ -182,7 +205,7 @@ impl<'a> Validator<'a> {
             let mut best: Option<Vec<FieldError>> = None;
             let mut valid = 0;
             for sub in &s.one_of {
-                let r = self.node(sub, path, data);
+                let r = self.node_update(sub, path, data, old);
                 if r.is_empty() {
                     valid += 1;
                     best = None;
@@ -208,7 +231,7 @@ impl<'a> Validator<'a> {
         if !s.all_of.is_empty() {
             let mut valid = 0;
             for sub in &s.all_of {
-                let r = self.node(sub, path, data);
+                let r = self.node_update(sub, path, data, old);
                 if r.is_empty() {
                     valid += 1;
                 }
@@ -223,7 +246,7 @@ impl<'a> Validator<'a> {
             }
         }
         if let Some(not) = &s.not {
-            if self.node(not, path, data).is_empty() {
+            if self.node_update(not, path, data, old).is_empty() {
                 out.push(self.composite(format!(
                     "{} must not validate the schema (not)",
                     quote(path)
@@ -352,11 +375,22 @@ impl<'a> Validator<'a> {
         out
     }
 
-    fn array(&self, s: &Schema, path: &str, items: &[Value]) -> Vec<FieldError> {
+    fn array(
+        &self,
+        s: &Schema,
+        path: &str,
+        items: &[Value],
+        old: Option<&Value>,
+    ) -> Vec<FieldError> {
         let mut out = Vec::new();
         if let Some(item) = &s.items {
+            let old_items = old
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             for (i, v) in items.iter().enumerate() {
-                out.extend(self.node(item, &format!("{path}[{i}]"), v));
+                let o = correlate(s, v, old_items);
+                out.extend(self.node_update(item, &format!("{path}[{i}]"), v, o));
             }
         }
         let size = items.len() as i64;
@@ -401,7 +435,14 @@ impl<'a> Validator<'a> {
         vec![goval::not_supported(&self.field(path), data, &valid)]
     }
 
-    fn object(&self, s: &Schema, path: &str, m: &Map<String, Value>) -> Vec<FieldError> {
+    fn object(
+        &self,
+        s: &Schema,
+        path: &str,
+        m: &Map<String, Value>,
+        old: Option<&Value>,
+    ) -> Vec<FieldError> {
+        let old_field = |k: &str| old.and_then(|o| o.get(k));
         let n = m.len() as i64;
         if let Some(min) = s.min_properties {
             if n < min {
@@ -433,7 +474,7 @@ impl<'a> Validator<'a> {
                     .filter(|k| !s.properties.contains_key(k.as_str()))
                 {
                     if let Some(v) = m.get(*k) {
-                        out.extend(self.node(add, &format!("{path}.{k}"), v));
+                        out.extend(self.node_update(add, &format!("{path}.{k}"), v, old_field(k)));
                     }
                 }
             }
@@ -446,7 +487,7 @@ impl<'a> Validator<'a> {
                 } else {
                     format!("{path}.{k}")
                 };
-                out.extend(self.node(prop, &name, v));
+                out.extend(self.node_update(prop, &name, v, old_field(k)));
             }
         }
         for k in &s.required {
@@ -459,6 +500,22 @@ impl<'a> Validator<'a> {
         }
         out
     }
+}
+
+/// The old element a new array element corresponds to: only items of
+/// `x-kubernetes-list-type: map` lists correlate (by their keys).
+fn correlate<'a>(s: &Schema, item: &Value, old_items: &'a [Value]) -> Option<&'a Value> {
+    if s.list_type() != Some("map") || s.list_map_keys().is_empty() {
+        return None;
+    }
+    let key = |v: &Value| -> Vec<Option<Value>> {
+        s.list_map_keys()
+            .iter()
+            .map(|k| v.get(k).cloned())
+            .collect()
+    };
+    let want = key(item);
+    old_items.iter().find(|o| key(o) == want)
 }
 
 /// swag's `IsFloat64AJSONInteger`.
