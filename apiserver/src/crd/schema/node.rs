@@ -2,7 +2,7 @@
 //! (`JSONSchemaProps`) read leniently from JSON. Fields the structural
 //! check must see but validation never uses (`$ref`, `id`,
 //! `patternProperties`, ...) are checked on the raw JSON instead
-//! (see [`super::structural`]).
+//! (see `check_structural`).
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
