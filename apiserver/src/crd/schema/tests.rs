@@ -762,3 +762,40 @@ fn updates_ratchet_unchanged_invalid_values() {
     );
     assert_eq!(validate(&s, &old).len(), 2);
 }
+
+#[test]
+fn arbitrary_documents_never_panic() {
+    let Some(root) = corpus_root() else { return };
+    let crds = corpus_crds(&root);
+    let schemas: Vec<Schema> = crds
+        .iter()
+        .flat_map(|(_, c)| {
+            c["spec"]["versions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|v| Schema::parse(&v["schema"]["openAPIV3Schema"]))
+        .collect();
+    let index = std::fs::read_to_string(root.join("objects-index.tsv")).unwrap_or_default();
+    let mut seen = 0;
+    for line in index.lines().skip(1).step_by(7) {
+        let Some(file) = line.split('\t').nth(6) else {
+            continue;
+        };
+        for doc in yaml_docs(&root.join(file)) {
+            // any document as a schema, and as an object of every schema
+            let _ = check_structural(&doc, P);
+            let _ = validate(&Schema::parse(&doc), &doc);
+            for s in schemas.iter().step_by(3) {
+                let mut d = doc.clone();
+                apply_defaults(s, &mut d);
+                let _ = prune(s, &mut d);
+                let _ = validate(s, &doc);
+                let _ = validate_update(s, &d, &doc);
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 50);
+}
