@@ -59,12 +59,16 @@ pub fn validate(schema: &Schema, obj: &Value) -> Vec<FieldError> {
 /// Validates an update as [`validate`] does, with 1.33's validation
 /// ratcheting: schema errors of values equal to the old object's value at
 /// the same place (objects by key, `x-kubernetes-list-type: map` items by
-/// their keys) are dropped. Embedded-resource and list-type errors are not
-/// ratcheted, as upstream.
+/// their keys) are dropped. Embedded resources are validated as on create;
+/// list-type set/map uniqueness only when the old object had it, as
+/// upstream's `ValidateUpdate`.
 pub fn validate_update(schema: &Schema, obj: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate::Validator { base: None }.node_update(schema, "", obj, Some(old));
     errs.extend(embedded::validate("", obj, schema));
-    if let Some(m) = obj.as_object() {
+    let old_lists_ok = old
+        .as_object()
+        .is_none_or(|m| listtype::validate("", schema, m).is_empty());
+    if let (Some(m), true) = (obj.as_object(), old_lists_ok) {
         errs.extend(listtype::validate("", schema, m));
     }
     errs

@@ -761,6 +761,17 @@ fn updates_ratchet_unchanged_invalid_values() {
         vec!["spec.ports[0].port: Invalid value: 501: spec.ports[0].port in body should be less than or equal to 100"]
     );
     assert_eq!(validate(&s, &old).len(), 2);
+
+    // list-type uniqueness is checked on update only if the old object had it
+    let s = Schema::parse(&json!({"type": "object", "properties": {"tags": {
+        "type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}));
+    let dup = json!({"tags": ["a", "a"]});
+    let fine = json!({"tags": ["a"]});
+    assert!(validate_update(&s, &json!({"tags": ["a", "a", "b"]}), &dup).is_empty());
+    assert_eq!(
+        texts(&validate_update(&s, &dup, &fine)),
+        vec![r#"tags[1]: Duplicate value: "a""#]
+    );
 }
 
 #[test]
