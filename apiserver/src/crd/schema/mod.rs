@@ -30,6 +30,7 @@
 mod defaults;
 mod embedded;
 mod formats;
+mod generic;
 mod goval;
 mod listtype;
 pub mod node;
