@@ -14,6 +14,8 @@ struct Pass {
     parent: Vec<String>,
     removed: Vec<String>,
     coerce_meta: bool,
+    /// The top level is a resource: its apiVersion, kind and metadata stay.
+    resource_root: bool,
 }
 
 impl Pass {
@@ -52,14 +54,9 @@ pub fn prune(x: &mut Value, s: &Schema, resource_root: bool, coerce_meta: bool) 
         parent: Vec::new(),
         removed: Vec::new(),
         coerce_meta,
+        resource_root,
     };
-    if resource_root && !s.embedded_resource {
-        let mut root = s.clone();
-        root.embedded_resource = true;
-        walk(x, Some(&root), &mut pass, true);
-    } else {
-        walk(x, Some(s), &mut pass, true);
-    }
+    walk(x, Some(s), &mut pass, true);
     pass.removed
 }
 
@@ -97,9 +94,10 @@ fn walk(x: &mut Value, s: Option<&Schema>, pass: &mut Pass, root: bool) {
                 return;
             };
             coerce(m, s, pass, root);
+            let embedded = s.embedded_resource || (root && pass.resource_root);
             let keys: Vec<String> = m.keys().cloned().collect();
             for k in keys {
-                if s.embedded_resource && META_FIELDS.contains(&k.as_str()) {
+                if embedded && META_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
                 match field_schema(s, &k) {
@@ -133,8 +131,9 @@ fn skip(x: &mut Value, s: &Schema, pass: &mut Pass, root: bool) {
     match x {
         Value::Object(m) => {
             coerce(m, s, pass, root);
+            let embedded = s.embedded_resource || (root && pass.resource_root);
             for (k, v) in m.iter_mut() {
-                if s.embedded_resource && META_FIELDS.contains(&k.as_str()) {
+                if embedded && META_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
                 if let Some(sub) = field_schema(s, k) {
