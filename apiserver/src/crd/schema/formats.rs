@@ -87,25 +87,97 @@ thread_local! {
     static CACHE: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
 }
 
-/// A compiled regular expression (cached per thread), or the compile error.
+/// A compiled regular expression (cached per thread), or the compile error
+/// in Go's wording. Perl classes (`\d`, `\w`, `\s`, `\b`) match ASCII only,
+/// as in Go's RE2.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
     let cached = CACHE.with(|c| c.borrow().get(pattern).cloned());
     if let Some(Some(re)) = cached {
         return Ok(re);
     }
-    match Regex::new(pattern) {
-        Ok(re) => {
-            CACHE.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.len() > 4096 {
-                    c.clear();
-                }
-                c.insert(pattern.to_string(), Some(re.clone()));
-            });
-            Ok(re)
+    let re = Regex::new(pattern).map_err(|e| regex_error(pattern, &e))?;
+    let re = Regex::new(&ascii_perl_classes(pattern)).unwrap_or(re);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 4096 {
+            c.clear();
         }
-        Err(e) => Err(regex_error(pattern, &e)),
+        c.insert(pattern.to_string(), Some(re.clone()));
+    });
+    Ok(re)
+}
+
+/// Rewrites `\d`, `\w`, `\s` (and their negations) and `\b`/`\B` to
+/// their ASCII meaning (Rust's are Unicode-aware, Go's are not).
+fn ascii_perl_classes(pattern: &str) -> String {
+    const D: &str = "0-9";
+    const W: &str = "0-9A-Za-z_";
+    const S: &str = "\\t\\n\\x0C\\r ";
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let set = match n {
+                    'd' | 'D' => Some(D),
+                    'w' | 'W' => Some(W),
+                    's' | 'S' => Some(S),
+                    _ => None,
+                };
+                match (set, in_class) {
+                    (Some(set), false) => {
+                        let neg = if n.is_ascii_uppercase() { "^" } else { "" };
+                        out.push_str(&format!("[{neg}{set}]"));
+                    }
+                    (Some(set), true) if n.is_ascii_lowercase() => out.push_str(set),
+                    _ if !in_class && (n == 'b' || n == 'B') => {
+                        out.push_str(&format!("(?-u:\\{n})"))
+                    }
+                    _ => {
+                        out.push(c);
+                        out.push(n);
+                    }
+                }
+                class_start = false;
+                continue;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                continue;
+            }
+            '[' if in_class && chars.peek() == Some(&':') => {
+                // a POSIX class: copy through ":]"
+                out.push(c);
+                let mut prev = ' ';
+                for p in chars.by_ref() {
+                    out.push(p);
+                    if prev == ':' && p == ']' {
+                        break;
+                    }
+                    prev = p;
+                }
+            }
+            ']' if in_class && !class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        class_start = false;
     }
+    out
 }
 
 /// Go's `regexp/syntax` error text (`error parsing regexp: <code>: `<expr>``)
@@ -578,6 +650,21 @@ mod tests {
             "error parsing regexp: invalid character class range: `z-a`"
         );
         assert!(compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").is_ok());
+    }
+
+    #[test]
+    fn perl_classes_are_ascii_like_go() {
+        let is = |p: &str, s: &str| compile(p).map(|re| re.is_match(s)).unwrap_or(false);
+        assert!(is(r"^\d+$", "123"));
+        assert!(!is(r"^\d+$", "١٢٣"));
+        assert!(is(r"^[\d.]+$", "1.2"));
+        assert!(!is(r"^[\w]+$", "é"));
+        assert!(is(r"^\D$", "x"));
+        assert!(is(r"^\s$", " "));
+        assert!(!is(r"^\s$", "\u{a0}"));
+        assert!(is(r"^[]a]+$", "]a"));
+        assert!(is(r"^[[:alpha:]\d]+$", "a1"));
+        assert!(is(r"\bfoo\b", "a foo b"));
     }
 
     #[test]
