@@ -24,8 +24,9 @@
 //! (upstream iterates Go maps); the "best" failing anyOf/oneOf branch is
 //! the one with the fewest errors (upstream counts passed checks);
 //! `email`/`uri` formats approximate Go's parsers; regular expressions use
-//! Rust's `regex` (RE2-like, as Go's), with Go's error wording for the
-//! common syntax errors only.
+//! Rust's `regex` (RE2 syntax, as Go's; `\d`, `\w`, `\s`, `\b` made ASCII),
+//! with Go's error wording for the common syntax errors only; embedded
+//! metadata that does not decode is reported in `encoding/json` wording.
 
 mod defaults;
 mod embedded;
