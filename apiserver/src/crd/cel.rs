@@ -1,1 +1,0 @@
-//! CEL validation rules of custom resources (filled in by the CEL work).
