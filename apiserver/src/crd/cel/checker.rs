@@ -150,7 +150,7 @@ const TYPE_NAMES: &[&str] = &[
 ];
 
 /// Namespaces of qualified functions (`sets.contains`, ...).
-const NAMESPACES: &[&str] = &["sets", "strings", "lists", "math", "base64", "optional"];
+const NAMESPACES: &[&str] = &["sets", "strings", "lists", "optional", "ip"];
 
 impl Checker<'_> {
     fn issue(&mut self, e: &IdedExpr, message: String) {
@@ -367,12 +367,35 @@ fn operator(name: &str, args: &[Ty]) -> Ty {
 /// The result type of a known function, `None` for an unknown one.
 fn result_type(name: &str, target: Option<&Ty>) -> Option<Ty> {
     let t = match name {
-        "contains" | "startsWith" | "endsWith" | "matches" | "isSorted" | "sets.contains"
-        | "sets.equivalent" | "sets.intersects" | "isURL" | "isQuantity" | "isInteger"
-        | "isGreaterThan" | "isLessThan" | "hasValue" | "bool" => Ty::Bool,
+        "contains"
+        | "startsWith"
+        | "endsWith"
+        | "matches"
+        | "isSorted"
+        | "sets.contains"
+        | "sets.equivalent"
+        | "sets.intersects"
+        | "isURL"
+        | "isQuantity"
+        | "isInteger"
+        | "isGreaterThan"
+        | "isLessThan"
+        | "hasValue"
+        | "bool"
+        | "isIP"
+        | "ip.isCanonical"
+        | "isCIDR"
+        | "isUnspecified"
+        | "isLoopback"
+        | "isLinkLocalMulticast"
+        | "isLinkLocalUnicast"
+        | "isGlobalUnicast"
+        | "containsIP"
+        | "containsCIDR" => Ty::Bool,
         "size" | "int" | "indexOf" | "lastIndexOf" | "sign" | "asInteger" | "compareTo"
         | "getFullYear" | "getMonth" | "getDayOfYear" | "getDayOfMonth" | "getDate"
-        | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds" => Ty::Int,
+        | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds"
+        | "family" | "prefixLength" => Ty::Int,
         "string" | "lowerAscii" | "upperAscii" | "trim" | "replace" | "substring" | "charAt"
         | "join" | "format" | "strings.quote" | "find" | "getScheme" | "getHost"
         | "getHostname" | "getPort" | "getEscapedPath" => Ty::String,
@@ -405,10 +428,9 @@ fn result_type(name: &str, target: Option<&Ty>) -> Option<Ty> {
         | "quantity"
         | "add"
         | "sub"
-        | "math.greatest"
-        | "math.least"
-        | "base64.encode"
-        | "base64.decode" => Ty::Dyn,
+        | "ip"
+        | "cidr"
+        | "masked" => Ty::Dyn,
         _ => return None,
     };
     Some(t)

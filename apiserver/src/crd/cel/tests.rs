@@ -271,7 +271,12 @@ fn macros_and_kubernetes_libraries() {
             {"rule": "'abc123'.find('[0-9]+') == '123' && 'a1b2'.findAll('[0-9]').size() == 2"},
             {"rule": "url(self.url).getHost() == 'example.com:8080' && url(self.url).getPort() == '8080' && isURL(self.url)"},
             {"rule": "quantity(self.mem).isGreaterThan(quantity('1Gi')) && quantity('1') == quantity('1000m')"},
-            {"rule": "sets.contains(self.xs, [1, 2]) && sets.intersects(self.xs, [3, 4])"}
+            {"rule": "sets.contains(self.xs, [1, 2]) && sets.intersects(self.xs, [3, 4])"},
+            {"rule": "isIP('10.0.0.1') && !isIP('10.0.0.300') && ip('10.0.0.1').family() == 4 && ip('fe80::1').isLinkLocalUnicast()"},
+            {"rule": "cidr('10.0.0.0/8').containsIP('10.1.2.3') && !cidr('10.0.0.0/8').containsCIDR('11.0.0.0/16')"},
+            {"rule": "string(cidr('10.1.0.0/8').masked()) == '10.0.0.0/8' && cidr('::1/128').prefixLength() == 128"},
+            {"rule": "ip.isCanonical('2001:db8::1') && !ip.isCanonical('2001:DB8::1') && string(ip('::1')) == '::1'"},
+            {"rule": "['1.2.3.4'].all(ip, isIP(ip))"}
         ]),
     );
     assert_eq!(

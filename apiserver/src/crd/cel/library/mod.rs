@@ -3,12 +3,14 @@
 //! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), regex
 //! (`find`, `findAll`), sets (`sets.contains`, `sets.equivalent`,
 //! `sets.intersects`), URLs (`url`, `isURL`, `getScheme`, ...) and
-//! quantities (`quantity`, `isQuantity`, `isGreaterThan`, ...).
+//! quantities (`quantity`, `isQuantity`, `isGreaterThan`, ...), IPs and
+//! CIDRs (`ip`, `cidr`, `containsIP`, ...).
 //!
 //! Each overload converts its arguments to [`cel::Value`]s, computes, and
 //! converts the result back: simple, and cheap for the sizes rules see.
 
 mod lists;
+mod net;
 mod quantity;
 mod regex;
 mod sets;
@@ -24,6 +26,7 @@ pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     sets::register(env)?;
     url::register(env)?;
     quantity::register(env)?;
+    net::register(env)?;
     Ok(())
 }
 
