@@ -299,10 +299,14 @@ impl Checker<'_> {
         };
         let args: Vec<Ty> = call.args.iter().map(|a| self.infer(a)).collect();
         let full = qualified.as_deref().unwrap_or(name);
-        if name.starts_with('_') || name.starts_with('@') || name.starts_with('!') {
-            return operator(name, &args);
-        }
-        if name == operators::INDEX || name == operators::OPT_INDEX {
+        if name.starts_with(['_', '@', '!', '-']) {
+            if let Some((a, b)) = mismatch(name, &args) {
+                self.issue(
+                    e,
+                    format!("found no matching overload for '{name}' applied to '({a}, {b})'"),
+                );
+                return Ty::Dyn;
+            }
             return operator(name, &args);
         }
         match result_type(full, target.as_ref()) {
@@ -316,6 +320,56 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The name cel-go prints for a primitive type; `None` for others.
+fn primitive(t: &Ty) -> Option<&'static str> {
+    Some(match t {
+        Ty::Bool => "bool",
+        Ty::Int => "int",
+        Ty::UInt => "uint",
+        Ty::Double => "double",
+        Ty::String => "string",
+        Ty::Bytes => "bytes",
+        Ty::Duration => "google.protobuf.Duration",
+        Ty::Timestamp => "google.protobuf.Timestamp",
+        _ => return None,
+    })
+}
+
+fn numeric(t: &Ty) -> bool {
+    matches!(t, Ty::Int | Ty::UInt | Ty::Double)
+}
+
+/// The operand types of a binary operator no overload accepts, for
+/// operands of known primitive types: equality of different types, an
+/// ordering of different types other than numbers (Kubernetes compares
+/// numbers across types), arithmetic of different types other than on
+/// timestamps and durations.
+fn mismatch(name: &str, args: &[Ty]) -> Option<(&'static str, &'static str)> {
+    let (a, b) = match args {
+        [a, b] => (a, b),
+        _ => return None,
+    };
+    let (pa, pb) = (primitive(a)?, primitive(b)?);
+    if a == b {
+        return None;
+    }
+    let bad = match name {
+        operators::EQUALS | operators::NOT_EQUALS => true,
+        operators::LESS
+        | operators::LESS_EQUALS
+        | operators::GREATER
+        | operators::GREATER_EQUALS => !(numeric(a) && numeric(b)),
+        operators::ADD => !matches!(
+            (a, b),
+            (Ty::Timestamp, Ty::Duration) | (Ty::Duration, Ty::Timestamp)
+        ),
+        operators::SUBSTRACT => !matches!((a, b), (Ty::Timestamp, Ty::Duration)),
+        operators::MULTIPLY | operators::DIVIDE | operators::MODULO => true,
+        _ => false,
+    };
+    bad.then_some((pa, pb))
 }
 
 /// The common type of `types`, or `dyn`.

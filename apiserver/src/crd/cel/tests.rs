@@ -333,7 +333,8 @@ fn check_reports_syntax_errors_as_cel_go() {
 fn check_reports_undefined_fields_and_references() {
     let s = spec_schema(
         json!({"a": {"type": "string"}}),
-        json!([{"rule": "self.b == 'x'"}, {"rule": "foo == 1"}, {"rule": "self.a"}, {"rule": "self.a.fakeFunction()"}]),
+        json!([{"rule": "self.b == 'x'"}, {"rule": "foo == 1"}, {"rule": "self.a"}, {"rule": "self.a.fakeFunction()"},
+               {"rule": "self.a == 1"}, {"rule": "-size(self.a) < 0 && 1 < 2.0"}]),
     );
     let p = "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations";
     let shown = |r: &str| {
@@ -346,6 +347,7 @@ fn check_reports_undefined_fields_and_references() {
             format!("{p}[1].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:1: undeclared reference to 'foo' (in container '')\n | foo == 1\n | ^", shown("foo == 1")),
             format!("{p}[2].rule: Invalid value: {}: cel expression must evaluate to a bool", shown("self.a")),
             format!("{p}[3].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:20: undeclared reference to 'fakeFunction' (in container '')\n | self.a.fakeFunction()\n | ...................^", shown("self.a.fakeFunction()")),
+            format!("{p}[4].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:8: found no matching overload for '_==_' applied to '(string, int)'\n | self.a == 1\n | .......^", shown("self.a == 1")),
         ]
     );
 }
@@ -388,6 +390,70 @@ fn check_reports_message_expression_and_optional_old_self() {
         vec![
             format!("{p}[0].optionalOldSelf: Invalid value: true: may not be set if oldSelf is not used in rule"),
             format!("{p}[1].messageExpression: Invalid value: apiextensions.ValidationRule{{Rule:\"true\", Message:\"\", MessageExpression:\"42\", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:\"\", OptionalOldSelf:(*bool)(nil)}}: messageExpression must evaluate to a string"),
+        ]
+    );
+}
+
+#[test]
+fn atomic_list_items_ratchet_by_the_list() {
+    let s = spec_schema(
+        json!({"xs": {"type": "array", "items": {"type": "integer", "x-kubernetes-validations": [{"rule": "self < 5"}]}}}),
+        json!([]),
+    );
+    let old = cr(json!({"xs": [9]}));
+    assert_eq!(errs(&s, &old, Some(&old)), Vec::<String>::new());
+    assert_eq!(
+        errs(&s, &cr(json!({"xs": [9, 1]})), Some(&old)),
+        vec![r#"spec.xs[0]: Invalid value: "integer": failed rule: self < 5"#]
+    );
+}
+
+#[test]
+fn all_of_rules_apply_to_the_node() {
+    let mut s = spec_schema(json!({"a": {"type": "integer"}}), json!([]));
+    s["properties"]["spec"]["allOf"] =
+        json!([{"x-kubernetes-validations": [{"rule": "self.a > 1", "message": "a too small"}]}]);
+    assert_eq!(
+        errs(&s, &cr(json!({"a": 1})), None),
+        vec![r#"spec: Invalid value: "object": a too small"#]
+    );
+}
+
+#[test]
+fn embedded_resources_see_their_type_and_name() {
+    let s = spec_schema(
+        json!({"template": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true,
+            "x-kubernetes-validations": [{"rule": "self.kind == 'Pod' && self.metadata.name == 'p'"}]}}),
+        json!([]),
+    );
+    let obj = cr(
+        json!({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}}}),
+    );
+    assert_eq!(errs(&s, &obj, None), Vec::<String>::new());
+    let obj =
+        cr(json!({"template": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "p"}}}));
+    assert_eq!(
+        errs(&s, &obj, None),
+        vec![
+            r#"spec.template: Invalid value: "object": failed rule: self.kind == 'Pod' && self.metadata.name == 'p'"#
+        ]
+    );
+}
+
+#[test]
+fn escaped_property_names() {
+    let s = spec_schema(
+        json!({"x-y": {"type": "string"}, "namespace": {"type": "string"}}),
+        json!([{"rule": "self.x__dash__y == self.__namespace__"}]),
+    );
+    assert_eq!(
+        errs(&s, &cr(json!({"x-y": "a", "namespace": "a"})), None),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errs(&s, &cr(json!({"x-y": "a", "namespace": "b"})), None),
+        vec![
+            r#"spec: Invalid value: "object": failed rule: self.x__dash__y == self.__namespace__"#
         ]
     );
 }

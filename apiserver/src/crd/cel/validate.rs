@@ -16,6 +16,7 @@ use crate::strategy::FieldError;
 use cel::objects::OptionalValue;
 use cel::{Context, Env, Value};
 use serde_json::Value as Json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Upstream's `RuntimeCELCostBudget`, spent here by a rough measure: each
@@ -27,27 +28,52 @@ const MAX_MESSAGE_BYTES: usize = 5 * 1024;
 const OUT_OF_BUDGET: &str =
     "validation failed due to running out of cost budget, no further validation rules will be run";
 
-/// Whether errors at a node are ratcheted: `current` is whether the node's
-/// correlated old value equals the new one (`None` when it has none),
-/// `parent` the same for the nearest correlated ancestor.
+/// Where a node stands for ratcheting (upstream's `ratchetingOptions`):
+/// correlated with its old value (the pair, and the nearest correlated
+/// ancestor's), or not, keeping the nearest correlated ancestor. Equality is
+/// computed only when an error is about to be ratcheted.
 #[derive(Clone, Copy)]
-struct Ratchet {
-    current: Option<bool>,
-    parent: bool,
+enum Ratchet<'a> {
+    Correlated {
+        pair: (&'a Json, &'a Json),
+        parent: Option<(&'a Json, &'a Json)>,
+    },
+    Uncorrelated {
+        nearest: Option<(&'a Json, &'a Json)>,
+    },
 }
 
-impl Ratchet {
+impl<'a> Ratchet<'a> {
+    const NONE: Ratchet<'static> = Ratchet::Uncorrelated { nearest: None };
+
+    /// Whether errors of rules not using `oldSelf` are dropped here.
     fn applies(self) -> bool {
-        self.current.unwrap_or(self.parent)
+        match self {
+            Ratchet::Correlated { pair, .. } => pair.0 == pair.1,
+            Ratchet::Uncorrelated { nearest } => nearest.is_some_and(|(n, o)| n == o),
+        }
     }
 
-    fn child(self, new: &Json, old: Option<&Json>) -> Ratchet {
-        match self.current {
-            None => self,
-            Some(eq) => Ratchet {
-                current: old.map(|o| o == new),
-                parent: eq,
+    /// The state of a child whose correlated old value is `old`.
+    fn child(self, new: &'a Json, old: Option<&'a Json>) -> Ratchet<'a> {
+        match (self, old) {
+            (Ratchet::Uncorrelated { .. }, _) => self,
+            (Ratchet::Correlated { pair, .. }, Some(o)) => Ratchet::Correlated {
+                pair: (new, o),
+                parent: Some(pair),
             },
+            (Ratchet::Correlated { pair, .. }, None) => Ratchet::Uncorrelated {
+                nearest: Some(pair),
+            },
+        }
+    }
+
+    /// The state for allOf rules: upstream does not correlate them, and
+    /// ratchets them by the nearest correlated ancestor.
+    fn all_of(self) -> Ratchet<'a> {
+        match self {
+            Ratchet::Correlated { parent, .. } => Ratchet::Uncorrelated { nearest: parent },
+            other => other,
         }
     }
 }
@@ -55,6 +81,8 @@ impl Ratchet {
 pub(super) struct Walker {
     env: Arc<Env>,
     budget: i64,
+    /// Whether a schema node (by address) has rules in its subtree.
+    has_rules: HashMap<usize, bool>,
     pub(super) errs: Vec<FieldError>,
 }
 
@@ -63,15 +91,19 @@ impl Walker {
         Walker {
             env,
             budget: COST_BUDGET,
+            has_rules: HashMap::new(),
             errs: Vec::new(),
         }
     }
 
     /// Validates the whole resource `obj` (with `old` on update).
     pub(super) fn resource(&mut self, schema: &Json, obj: &Json, old: Option<&Json>) {
-        let ratchet = Ratchet {
-            current: old.map(|o| o == obj),
-            parent: false,
+        let ratchet = match old {
+            Some(o) => Ratchet::Correlated {
+                pair: (obj, o),
+                parent: None,
+            },
+            None => Ratchet::NONE,
         };
         self.node(Node(schema), obj, old, "", true, ratchet);
     }
@@ -80,16 +112,38 @@ impl Walker {
         self.budget < 0
     }
 
-    fn node(
+    /// Whether `node` or a schema below it has rules (upstream builds
+    /// validators only for those).
+    fn subtree_has_rules(&mut self, node: Node<'_>) -> bool {
+        let key = node.0 as *const Json as usize;
+        if let Some(&known) = self.has_rules.get(&key) {
+            return known;
+        }
+        let found = !node.rules().is_empty()
+            || node.all_of().any(|n| !n.rules().is_empty())
+            || node.items().is_some_and(|n| self.subtree_has_rules(n))
+            || node
+                .additional_properties()
+                .is_some_and(|n| self.subtree_has_rules(n))
+            || node
+                .properties()
+                .collect::<Vec<_>>()
+                .into_iter()
+                .any(|(_, n)| self.subtree_has_rules(n));
+        self.has_rules.insert(key, found);
+        found
+    }
+
+    fn node<'a>(
         &mut self,
         node: Node<'_>,
-        obj: &Json,
-        old: Option<&Json>,
+        obj: &'a Json,
+        old: Option<&'a Json>,
         path: &str,
         resource_root: bool,
-        ratchet: Ratchet,
+        ratchet: Ratchet<'a>,
     ) {
-        if obj.is_null() || self.out_of_budget() {
+        if obj.is_null() || self.out_of_budget() || !self.subtree_has_rules(node) {
             return;
         }
         // `null` old values count as absent
@@ -100,18 +154,7 @@ impl Walker {
                 return;
             }
             // rules of allOf entries see the node's own type
-            self.rules(
-                sub,
-                node,
-                obj,
-                old,
-                path,
-                resource_root,
-                Ratchet {
-                    current: None,
-                    parent: ratchet.parent,
-                },
-            );
+            self.rules(sub, node, obj, old, path, resource_root, ratchet.all_of());
         }
         match obj {
             Json::Object(fields) => {
@@ -132,10 +175,7 @@ impl Walker {
                     let o = old_fields.and_then(|m| m.get(k));
                     let p = child(path, k);
                     let r = if path.is_empty() && (k == "apiVersion" || k == "kind") {
-                        Ratchet {
-                            current: None,
-                            parent: false,
-                        }
+                        Ratchet::NONE
                     } else {
                         ratchet.child(v, o)
                     };
@@ -159,19 +199,8 @@ impl Walker {
                         }
                         _ => None,
                     };
-                    let r = match (ratchet.current, o) {
-                        (None, _) => ratchet,
-                        (Some(eq), Some(o)) => Ratchet {
-                            current: Some(o == v),
-                            parent: eq,
-                        },
-                        (Some(eq), None) => Ratchet {
-                            current: None,
-                            parent: eq,
-                        },
-                    };
                     let p = format!("{path}[{i}]");
-                    self.node(item, v, o, &p, item.embedded(), r);
+                    self.node(item, v, o, &p, item.embedded(), ratchet.child(v, o));
                 }
             }
             _ => {}
@@ -188,7 +217,7 @@ impl Walker {
         old: Option<&Json>,
         path: &str,
         resource_root: bool,
-        ratchet: Ratchet,
+        ratchet: Ratchet<'_>,
     ) {
         let rules = rules_of.rules();
         if rules.is_empty() {
