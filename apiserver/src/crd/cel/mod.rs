@@ -125,9 +125,13 @@ impl Check<'_> {
                 uncorrelatable,
             );
         }
+        let props_unc = match uncorrelatable {
+            None if !node.map_correlatable() => Some(path),
+            other => other,
+        };
         for (name, prop) in node.properties() {
             let p = format!("{path}.properties[{name}]");
-            self.node(prop, &p, prop.embedded(), uncorrelatable);
+            self.node(prop, &p, prop.embedded(), props_unc);
         }
         if let Some(items) = node.items() {
             let unc = match uncorrelatable {

@@ -457,3 +457,21 @@ fn escaped_property_names() {
         ]
     );
 }
+
+#[test]
+fn every_item_of_a_long_list_is_validated() {
+    let s = spec_schema(
+        json!({"xs": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}},
+            "x-kubernetes-validations": [{"rule": "self.n % 2 == 0", "message": "n must be even"}]}}}),
+        json!([{"rule": "self.xs.all(x, x.n >= 0)"}]),
+    );
+    let items: Vec<Value> = (0..2000).map(|n| json!({"n": n})).collect();
+    let t = std::time::Instant::now();
+    let got = validate(&s, &cr(json!({"xs": items})), None);
+    eprintln!("2000 items: {:?}", t.elapsed());
+    assert_eq!(got.len(), 1000);
+    assert_eq!(
+        got[0].to_string(),
+        r#"spec.xs[1]: Invalid value: "object": n must be even"#
+    );
+}

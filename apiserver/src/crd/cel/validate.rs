@@ -17,6 +17,7 @@ use cel::objects::OptionalValue;
 use cel::{Context, Env, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Upstream's `RuntimeCELCostBudget`, spent here by a rough measure: each
@@ -83,6 +84,8 @@ pub(super) struct Walker {
     budget: i64,
     /// Whether a schema node (by address) has rules in its subtree.
     has_rules: HashMap<usize, bool>,
+    /// Compiled rules by (rule, schema node) address and resource-rootness.
+    programs: HashMap<(usize, usize, bool), Result<Rc<Compiled>, String>>,
     pub(super) errs: Vec<FieldError>,
 }
 
@@ -92,6 +95,7 @@ impl Walker {
             env,
             budget: COST_BUDGET,
             has_rules: HashMap::new(),
+            programs: HashMap::new(),
             errs: Vec::new(),
         }
     }
@@ -233,7 +237,6 @@ impl Walker {
             self.budget = -1;
             return;
         }
-        let ty = Ty::of(node, resource_root);
         let self_value = to_value(&self.env, obj, node, resource_root);
         let old_value = old.map(|o| to_value(&self.env, o, node, resource_root));
         let cost = 1 + size(obj);
@@ -242,7 +245,7 @@ impl Walker {
             if rule.rule.trim().is_empty() {
                 continue;
             }
-            let compiled = match compile(&self.env, &rule, &ty) {
+            let compiled = match self.compiled(raw, &rule, node, resource_root) {
                 Ok(c) => c,
                 Err(detail) => {
                     self.errs.push(FieldError::invalid(
@@ -304,6 +307,29 @@ impl Walker {
                 rule.reason.as_deref(),
             ));
         }
+    }
+
+    /// The rule compiled for `node`, once per walk: every item of a list
+    /// shares its schema's programs.
+    fn compiled(
+        &mut self,
+        raw: &Json,
+        rule: &Rule,
+        node: Node<'_>,
+        resource_root: bool,
+    ) -> Result<Rc<Compiled>, String> {
+        let key = (
+            raw as *const Json as usize,
+            node.0 as *const Json as usize,
+            resource_root,
+        );
+        if let Some(c) = self.programs.get(&key) {
+            return c.clone();
+        }
+        let ty = Ty::of(node, resource_root);
+        let c = compile(&self.env, rule, &ty).map(Rc::new);
+        self.programs.insert(key, c.clone());
+        c
     }
 
     fn eval(
