@@ -475,3 +475,38 @@ fn every_item_of_a_long_list_is_validated() {
         r#"spec.xs[1]: Invalid value: "object": n must be even"#
     );
 }
+
+#[test]
+fn message_expression_falls_back_to_the_message() {
+    let s = spec_schema(
+        json!({"a": {"type": "integer"}}),
+        json!([
+            {"rule": "self.a < 0", "message": "static", "messageExpression": "'a is ' + self.b"},
+            {"rule": "self.a < 0", "messageExpression": "'   '"},
+            {"rule": "self.a < 0", "message": "m", "messageExpression": "'a is ' + string(self.a) + '  '"},
+        ]),
+    );
+    assert_eq!(
+        errs(&s, &cr(json!({"a": 3})), None),
+        vec![
+            r#"spec: Invalid value: "object": static"#,
+            r#"spec: Invalid value: "object": failed rule: self.a < 0"#,
+            r#"spec: Invalid value: "object": a is 3"#,
+        ]
+    );
+}
+
+#[test]
+fn rules_that_do_not_compile_fail_at_runtime() {
+    let s = spec_schema(
+        json!({"a": {"type": "integer"}}),
+        json!([{"rule": "self.b > 1"}]),
+    );
+    assert_eq!(
+        errs(&s, &cr(json!({"a": 3})), None),
+        vec![concat!(
+            r#"spec: Invalid value: "object": rule compile error: compilation failed: ERROR: <input>:1:5: undefined field 'b'"#,
+            "\n | self.b > 1\n | ....^"
+        )]
+    );
+}
