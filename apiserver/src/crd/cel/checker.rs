@@ -309,6 +309,13 @@ impl Checker<'_> {
             }
             return operator(name, &args);
         }
+        if let Some(signature) = bad_call(name, qualified.is_some(), target.as_ref(), &args) {
+            self.issue(
+                e,
+                format!("found no matching overload for '{full}' applied to '{signature}'"),
+            );
+            return Ty::Dyn;
+        }
         match result_type(full, target.as_ref()) {
             Some(t) => t,
             None => {
@@ -370,6 +377,60 @@ fn mismatch(name: &str, args: &[Ty]) -> Option<(&'static str, &'static str)> {
         _ => false,
     };
     bad.then_some((pa, pb))
+}
+
+/// Member functions of strings only.
+const STRING_MEMBERS: &[&str] = &[
+    "startsWith",
+    "endsWith",
+    "contains",
+    "matches",
+    "lowerAscii",
+    "upperAscii",
+    "trim",
+    "split",
+    "replace",
+    "substring",
+    "charAt",
+    "find",
+    "findAll",
+];
+
+/// Member functions of lists only.
+const LIST_MEMBERS: &[&str] = &["isSorted", "sum", "min", "max", "join"];
+
+/// The signature cel-go prints for a call no overload accepts (`int.()`,
+/// `(bool)`), for calls on values of known primitive types: string
+/// functions on other primitives, list functions and `size` on scalars.
+fn bad_call(name: &str, qualified: bool, target: Option<&Ty>, args: &[Ty]) -> Option<String> {
+    if qualified {
+        return None;
+    }
+    let arg_names: Option<Vec<&str>> = args
+        .iter()
+        .map(|a| {
+            if *a == Ty::Dyn {
+                Some("dyn")
+            } else {
+                primitive(a)
+            }
+        })
+        .collect();
+    let arg_names = arg_names?.join(", ");
+    let sized = |t: &Ty| matches!(t, Ty::String | Ty::Bytes);
+    match target {
+        Some(t) => {
+            let tn = primitive(t)?;
+            let bad = (STRING_MEMBERS.contains(&name) && *t != Ty::String)
+                || LIST_MEMBERS.contains(&name)
+                || (name == "size" && !sized(t));
+            bad.then(|| format!("{tn}.({arg_names})"))
+        }
+        None => match (name, args) {
+            ("size", [t]) if primitive(t).is_some() && !sized(t) => Some(format!("({arg_names})")),
+            _ => None,
+        },
+    }
 }
 
 /// The common type of `types`, or `dyn`.

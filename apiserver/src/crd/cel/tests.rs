@@ -334,7 +334,8 @@ fn check_reports_undefined_fields_and_references() {
     let s = spec_schema(
         json!({"a": {"type": "string"}}),
         json!([{"rule": "self.b == 'x'"}, {"rule": "foo == 1"}, {"rule": "self.a"}, {"rule": "self.a.fakeFunction()"},
-               {"rule": "self.a == 1"}, {"rule": "-size(self.a) < 0 && 1 < 2.0"}]),
+               {"rule": "self.a == 1"}, {"rule": "-size(self.a) < 0 && 1 < 2.0"},
+               {"rule": "size(1) == 1"}, {"rule": "self.a.size() == 1 && self.a.startsWith('x')"}, {"rule": "1.startsWith('x')"}]),
     );
     let p = "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations";
     let shown = |r: &str| {
@@ -348,6 +349,8 @@ fn check_reports_undefined_fields_and_references() {
             format!("{p}[2].rule: Invalid value: {}: cel expression must evaluate to a bool", shown("self.a")),
             format!("{p}[3].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:20: undeclared reference to 'fakeFunction' (in container '')\n | self.a.fakeFunction()\n | ...................^", shown("self.a.fakeFunction()")),
             format!("{p}[4].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:8: found no matching overload for '_==_' applied to '(string, int)'\n | self.a == 1\n | .......^", shown("self.a == 1")),
+            format!("{p}[6].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:5: found no matching overload for 'size' applied to '(int)'\n | size(1) == 1\n | ....^", shown("size(1) == 1")),
+            format!("{p}[8].rule: Invalid value: {}: compilation failed: ERROR: <input>:1:13: found no matching overload for 'startsWith' applied to 'int.(string)'\n | 1.startsWith('x')\n | ............^", shown("1.startsWith('x')")),
         ]
     );
 }
