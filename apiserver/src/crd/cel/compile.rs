@@ -73,7 +73,10 @@ fn compile_message(
 
 /// Parses `source`, rendering syntax errors as cel-go's `Issues.String()`.
 fn parse(env: &Env, source: &str) -> Result<Program, String> {
-    env.compile(source).map_err(|errs| {
+    // the parser is third-party code on user input: contain its panics
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.compile(source)))
+        .map_err(|_| "ERROR: <input>:1:1: internal error: the parser panicked".to_string())?;
+    parsed.map_err(|errs| {
         let issues: Vec<Issue> = errs
             .errors
             .iter()

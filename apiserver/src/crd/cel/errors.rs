@@ -28,6 +28,7 @@ fn cel_go_text(e: &ExecutionError) -> String {
         ExecutionError::Overflow(..) => "integer overflow".into(),
         ExecutionError::UndeclaredReference(name) => format!("no such attribute: {name}"),
         ExecutionError::FunctionError { message, .. } => message.clone(),
+        ExecutionError::InternalError(m) => format!("internal error: {m}"),
         ExecutionError::NoSuchOverload(_)
         | ExecutionError::UnsupportedBinaryOperator(..)
         | ExecutionError::ValuesNotComparable(..)

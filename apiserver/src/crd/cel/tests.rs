@@ -513,3 +513,26 @@ fn rules_that_do_not_compile_fail_at_runtime() {
         )]
     );
 }
+
+#[test]
+fn running_out_of_budget_stops_validation() {
+    let Ok(env) = super::env::env() else {
+        panic!("no CEL environment");
+    };
+    let s = spec_schema(
+        json!({"a": {"type": "integer"}}),
+        json!([{"rule": "self.a < 0"}, {"rule": "self.a < 0"}, {"rule": "self.a < 0"}]),
+    );
+    // each evaluation of `spec` ({"a": 1}) costs 3
+    let mut walker = super::validate::Walker::with_budget(env, 7);
+    walker.resource(&s, &cr(json!({"a": 1})), None);
+    let got: Vec<String> = walker.errs.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            r#"spec: Invalid value: "object": failed rule: self.a < 0"#,
+            r#"spec: Invalid value: "object": failed rule: self.a < 0"#,
+            r#"spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run"#,
+        ]
+    );
+}

@@ -100,6 +100,15 @@ impl Walker {
         }
     }
 
+    /// A walker with a smaller cost budget.
+    #[cfg(test)]
+    pub(super) fn with_budget(env: Arc<Env>, budget: i64) -> Walker {
+        Walker {
+            budget,
+            ..Walker::new(env)
+        }
+    }
+
     /// Validates the whole resource `obj` (with `old` on update).
     pub(super) fn resource(&mut self, schema: &Json, obj: &Json, old: Option<&Json>) {
         let ratchet = match old {
@@ -343,7 +352,14 @@ impl Walker {
         if let Some(o) = old {
             ctx.add_variable_from_value("oldSelf", o.clone());
         }
-        program.execute(&ctx)
+        // cel-rust is third-party code on user input: a panic in it must not
+        // take the request down with it
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| program.execute(&ctx)))
+            .unwrap_or_else(|_| {
+                Err(cel::ExecutionError::InternalError(
+                    "evaluation panicked".to_string(),
+                ))
+            })
     }
 
     /// The evaluated `messageExpression`, or `None` to use the default
