@@ -536,3 +536,33 @@ fn running_out_of_budget_stops_validation() {
         ]
     );
 }
+
+#[test]
+fn sets_compare_regardless_of_order() {
+    let s = spec_schema(
+        json!({"tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+               "xs": {"type": "array", "items": {"type": "string"}}}),
+        json!([{"rule": "self.tags == oldSelf.tags", "message": "tags are immutable"},
+               {"rule": "self.xs == oldSelf.xs", "message": "xs are immutable"}]),
+    );
+    let old = cr(json!({"tags": ["a", "b"], "xs": ["a", "b"]}));
+    assert_eq!(
+        errs(
+            &s,
+            &cr(json!({"tags": ["b", "a"], "xs": ["a", "b"]})),
+            Some(&old)
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errs(
+            &s,
+            &cr(json!({"tags": ["b", "c"], "xs": ["b", "a"]})),
+            Some(&old)
+        ),
+        vec![
+            r#"spec: Invalid value: "object": tags are immutable"#,
+            r#"spec: Invalid value: "object": xs are immutable"#,
+        ]
+    );
+}

@@ -4,7 +4,8 @@
 //! `date`/`date-time` → bytes, duration, timestamp; objects with
 //! `properties` → maps keyed by the escaped property names (absent fields
 //! absent, so `has()` is false), `additionalProperties` → maps, arrays →
-//! lists. At a resource root (and an embedded resource), `apiVersion`,
+//! lists (sets in a canonical order, as upstream compares them regardless
+//! of order). At a resource root (and an embedded resource), `apiVersion`,
 //! `kind` and `metadata.name`/`metadata.generateName` are visible.
 
 use super::schema::{self, Node};
@@ -32,15 +33,22 @@ pub(super) fn to_value(env: &Env, json: &Json, node: Node<'_>, resource_root: bo
         Json::String(s) => string(env, s, node.format()),
         Json::Array(items) => {
             let item = node.items();
-            Value::List(Arc::new(
-                items
-                    .iter()
-                    .map(|v| match item {
-                        Some(n) => to_value(env, v, n, n.embedded()),
-                        None => scalar(v),
-                    })
-                    .collect(),
-            ))
+            let mut list: Vec<Value> = items
+                .iter()
+                .map(|v| match item {
+                    Some(n) => to_value(env, v, n, n.embedded()),
+                    None => scalar(v),
+                })
+                .collect();
+            if node.list_type() == "set" {
+                // upstream compares sets regardless of order: keep them in
+                // one canonical order so `==` does too
+                list.sort_by(|a, b| {
+                    super::library::compare(a, b)
+                        .unwrap_or_else(|| format!("{a:?}").cmp(&format!("{b:?}")))
+                });
+            }
+            Value::List(Arc::new(list))
         }
         Json::Object(fields) => {
             let mut map: HashMap<Key, Value> = HashMap::new();

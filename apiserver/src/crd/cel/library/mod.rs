@@ -16,6 +16,8 @@ mod regex;
 mod sets;
 mod url;
 
+pub(super) use lists::compare;
+
 use cel::common::value::{CowVal, Val};
 use cel::{DeclarationError, Env, ExecutionError, Value};
 
