@@ -7,6 +7,7 @@
 //!   and ratcheting).
 //! - [`check`] validates and compiles every rule of a schema, for CRD
 //!   create/update.
+//! - [`blocking_error`]: whether schema errors keep the rules from running.
 //!
 //! Rules run on the cel-rust interpreter ([`env`]) with the Kubernetes
 //! libraries of [`library`]; [`checker`] stands in for cel-go's type
@@ -56,6 +57,25 @@ pub fn validate(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<FieldEr
     let mut walker = validate::Walker::new(env);
     walker.resource(schema, obj, old);
     walker.errs
+}
+
+/// Upstream skips the rules when the OpenAPI validation of the object found
+/// a type, required, enum or size violation (`hasBlockingErr` of the custom
+/// resource strategy) and reports this error instead; call it with the
+/// schema errors before [`validate`], and skip `validate` when it returns
+/// one.
+pub fn blocking_error(schema_errs: &[FieldError]) -> Option<FieldError> {
+    use crate::strategy::ErrorKind::{NotSupported, Required, TooLong, TooMany, TypeInvalid};
+    schema_errs
+        .iter()
+        .any(|e| matches!(e.kind, NotSupported | Required | TooLong | TooMany | TypeInvalid))
+        .then(|| {
+            FieldError::invalid(
+                "<nil>",
+                "null",
+                "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+            )
+        })
 }
 
 /// Checks and compiles every rule in `schema` and returns upstream's errors

@@ -566,3 +566,19 @@ fn sets_compare_regardless_of_order() {
         ]
     );
 }
+
+#[test]
+fn schema_errors_that_block_the_rules() {
+    use crate::strategy::FieldError;
+    assert_eq!(
+        super::blocking_error(&[FieldError::invalid("spec.a", 1, "bad")]),
+        None
+    );
+    let Some(e) = super::blocking_error(&[FieldError::required("spec.a", "")]) else {
+        panic!("a required error blocks the rules");
+    };
+    assert_eq!(
+        e.to_string(),
+        r#"<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"#
+    );
+}
