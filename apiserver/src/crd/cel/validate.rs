@@ -306,8 +306,10 @@ impl Walker {
                 Some(fp) => child(path, &fp),
                 None => path_or_nil(path).to_string(),
             };
+            // upstream binds the plain `oldSelf` for messageExpression, even
+            // for rules with optionalOldSelf
             let detail = self
-                .message(&compiled, &self_value, old_binding.as_ref(), cost)
+                .message(&compiled, &self_value, old_value.as_ref(), cost)
                 .unwrap_or_else(|| rule.message_or_default());
             self.errs.push(error_for_reason(
                 &at,
