@@ -228,41 +228,35 @@ impl Checker<'_> {
             }
             Expr::Comprehension(c) => {
                 let range = self.infer(&c.iter_range);
-                let (first, second) = match range {
-                    Ty::List(t) => (Ty::Int, *t),
-                    Ty::Map(v) => (Ty::String, *v),
-                    _ => (Ty::Dyn, Ty::Dyn),
+                let mut scope = match (&range, &c.iter_var2) {
+                    // two variables: (index, item) of a list, (key, value) of a map
+                    (Ty::List(t), Some(v2)) => {
+                        vec![(c.iter_var.clone(), Ty::Int), (v2.clone(), (**t).clone())]
+                    }
+                    (Ty::Map(t), Some(v2)) => vec![
+                        (c.iter_var.clone(), Ty::String),
+                        (v2.clone(), (**t).clone()),
+                    ],
+                    (_, Some(v2)) => vec![(c.iter_var.clone(), Ty::Dyn), (v2.clone(), Ty::Dyn)],
+                    // one variable: the items of a list, the keys of a map
+                    (Ty::List(t), None) => vec![(c.iter_var.clone(), (**t).clone())],
+                    (Ty::Map(_), None) => vec![(c.iter_var.clone(), Ty::String)],
+                    (_, None) => vec![(c.iter_var.clone(), Ty::Dyn)],
                 };
                 let accu = self.infer(&c.accu_init);
-                let mut scope = Vec::new();
-                match &c.iter_var2 {
-                    // two-variable comprehensions: (index|key, value)
-                    Some(v2) => {
-                        scope.push((c.iter_var.clone(), first));
-                        scope.push((v2.clone(), second));
-                    }
-                    None => {
-                        let single = match self.infer_quiet(&c.iter_range) {
-                            Ty::List(t) => *t,
-                            Ty::Map(_) => Ty::String,
-                            _ => Ty::Dyn,
-                        };
-                        scope.push((c.iter_var.clone(), single));
-                    }
-                }
                 scope.push((c.accu_var.clone(), accu));
                 self.scopes.push(scope);
                 self.infer(&c.loop_cond);
                 let step = self.infer(&c.loop_step);
-                if let Some(s) = self.scopes.last_mut() {
-                    if let Some(a) = s.iter_mut().find(|(n, _)| n == &c.accu_var) {
-                        if a.1 != step {
-                            a.1 = if matches!(step, Ty::List(_)) {
-                                step.clone()
-                            } else {
-                                a.1.clone()
-                            };
-                        }
+                // a list accumulator (`map`, `filter`) takes the type its
+                // step builds
+                if matches!(step, Ty::List(_)) {
+                    if let Some(slot) = self
+                        .scopes
+                        .last_mut()
+                        .and_then(|s| s.iter_mut().find(|(n, _)| n == &c.accu_var))
+                    {
+                        slot.1 = step;
                     }
                 }
                 let result = self.infer(&c.result);
@@ -271,14 +265,6 @@ impl Checker<'_> {
             }
             Expr::Call(call) => self.call(e, call),
         }
-    }
-
-    /// The type of `e` without reporting (already reported once).
-    fn infer_quiet(&mut self, e: &IdedExpr) -> Ty {
-        let n = self.issues.len();
-        let t = self.infer(e);
-        self.issues.truncate(n);
-        t
     }
 
     fn call(&mut self, e: &IdedExpr, call: &cel::common::ast::CallExpr) -> Ty {
