@@ -9,9 +9,27 @@
 //!   create/update.
 //! - [`blocking_error`]: whether schema errors keep the rules from running.
 //!
-//! Rules run on the cel-rust interpreter ([`env`]) with the Kubernetes
-//! libraries of [`library`]; [`checker`] stands in for cel-go's type
-//! checker. Values are typed by the schema ([`value`]).
+//! Rules run on the cel-rust interpreter (`env`) with the Kubernetes
+//! libraries of `library`; `checker` stands in for cel-go's type
+//! checker. Values are typed by the schema (`value`).
+//!
+//! # Differences from upstream
+//!
+//! - The checker is partial: it reports undeclared variables and functions,
+//!   undefined fields, non-bool rules (non-string messageExpressions), and
+//!   operators or string/list functions applied to primitives of the wrong
+//!   type; other type errors (e.g. on lists and maps) pass it and fail at
+//!   evaluation as `no such overload`.
+//! - No cost estimation at CRD write (`estimated rule cost exceeds budget`);
+//!   the runtime budget counts the size of each evaluated value, not CEL's
+//!   cost units, and there is no per-call limit.
+//! - Lists of `x-kubernetes-list-type: set` compare regardless of order (as
+//!   upstream) by being sorted, so indexing a set sees the sorted order; map
+//!   lists compare in order, and `+` on sets and map lists concatenates.
+//! - Libraries: no `format`, `semver`, two-variable comprehensions; cel-rust's
+//!   lists extension (`slice`, `flatten`, `distinct`, `sort`, ...) is there.
+//! - A `Reason` or `OptionalOldSelf` pointer in a rule's `%#v` prints as
+//!   `0xc000000000` (Go prints its address).
 
 mod checker;
 mod compile;
