@@ -155,8 +155,12 @@ fn validate_crd(obj: &Value) -> Vec<FieldError> {
         let schema_path = format!("spec.versions[{i}].schema.openAPIV3Schema");
         match v.pointer("/schema/openAPIV3Schema") {
             Some(s) if s.is_object() => {
-                errs.extend(schema::check_structural(s, &schema_path));
-                errs.extend(cel::check(s, &schema_path));
+                // Rules are compiled only for a structural schema, as upstream.
+                let structural = schema::check_structural(s, &schema_path);
+                if structural.is_empty() {
+                    errs.extend(cel::check(s, &schema_path));
+                }
+                errs.extend(structural);
             }
             _ => errs.push(FieldError::required(&schema_path, "schemas are required")),
         }

@@ -11,14 +11,18 @@ use crate::strategy::{
 };
 
 impl Served {
+    /// Schema validation, then the CEL rules (skipped, with upstream's
+    /// message, when the schema errors would make them meaningless).
     fn validate_content(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
-        let mut errs = Vec::new();
-        if let Some(s) = &self.schema {
-            errs.extend(schema::validate(s, obj));
-        }
-        if errs.is_empty() {
-            if let Some(raw) = &self.raw_schema {
-                errs.extend(cel::validate(raw, obj, old));
+        let mut errs = match (&self.schema, old) {
+            (Some(s), Some(old)) => schema::validate_update(s, obj, old),
+            (Some(s), None) => schema::validate(s, obj),
+            (None, _) => Vec::new(),
+        };
+        if let Some(raw) = &self.raw_schema {
+            match cel::blocking_error(&errs) {
+                Some(blocked) => errs.push(blocked),
+                None => errs.extend(cel::validate(raw, obj, old)),
             }
         }
         errs
