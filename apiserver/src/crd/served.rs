@@ -12,7 +12,7 @@ use std::sync::{LazyLock, Mutex};
 use serde_json::{json, Value};
 
 use crate::printers::custom::CustomColumns;
-use crate::resources::{ResourceInfo, Subresource, ALL_VERBS};
+use crate::resources::{ResourceInfo, Subresource};
 
 use super::schema::Schema;
 
@@ -173,6 +173,18 @@ fn intern(
 
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
+/// The verbs apiextensions-apiserver's discovery lists, in its order.
+const VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
 fn build(
     crd: &Value,
     names: &Value,
@@ -269,7 +281,7 @@ fn build(
         namespaced: str_at(spec, &["scope"]) == "Namespaced",
         short_names: leak_strs(&strings(names.get("shortNames"))),
         categories: leak_strs(&strings(names.get("categories"))),
-        verbs: ALL_VERBS,
+        verbs: VERBS,
         subresources: Box::leak(subresources.into_boxed_slice()),
         custom: Some(Box::leak(Box::new(served_info))),
     })
