@@ -222,53 +222,71 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
     let (taken_resources, taken_kinds) = taken_names(crd, crds);
     let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut next = accepted.clone();
+    // Upstream's naming controller checks plural, singular, short names, kind
+    // and list kind in this order; the last conflict found is the one reported.
     let mut problem: Option<(&str, String)> = None;
-    let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
+    let check = |field: &str, reason: &'static str, taken: &BTreeSet<String>, next: &mut Value| {
         let want = get(&requested, field);
         if want == get(&accepted, field) || !taken.contains(&want) {
             next[field] = json!(want);
-        } else if problem.is_none() {
-            problem = Some((reason, format!("{want:?} is already in use")));
+            None
+        } else {
+            Some((reason, format!("{want:?} is already in use")))
         }
     };
-    check("plural", "PluralConflict", &taken_resources);
-    check("singular", "SingularConflict", &taken_resources);
-    check("kind", "KindConflict", &taken_kinds);
-    check("listKind", "ListKindConflict", &taken_kinds);
-    let short: Vec<String> = requested
-        .get("shortNames")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if requested.get("shortNames") != accepted.get("shortNames") {
-        match short.iter().find(|s| taken_resources.contains(*s)) {
-            Some(s) if problem.is_none() => {
-                problem = Some(("ShortNamesConflict", format!("{s:?} is already in use")))
-            }
-            Some(_) => {}
-            None => match requested.get("shortNames") {
-                Some(s) => next["shortNames"] = s.clone(),
-                None => {
-                    if let Some(m) = next.as_object_mut() {
-                        m.remove("shortNames");
-                    }
-                }
-            },
+    let mut found = |p: Option<(&'static str, String)>| {
+        if p.is_some() {
+            problem = p;
+        }
+    };
+    found(check(
+        "plural",
+        "PluralConflict",
+        &taken_resources,
+        &mut next,
+    ));
+    found(check(
+        "singular",
+        "SingularConflict",
+        &taken_resources,
+        &mut next,
+    ));
+    let strings = |v: &Value, k: &str| -> Vec<String> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let short = strings(&requested, "shortNames");
+    let accepted_short = strings(&accepted, "shortNames");
+    if short != accepted_short {
+        let conflicts: Vec<String> = short
+            .iter()
+            .filter(|s| !accepted_short.contains(s) && taken_resources.contains(*s))
+            .map(|s| format!("{s:?} is already in use"))
+            .collect();
+        match conflicts.len() {
+            0 => set_names(&mut next, "shortNames", &short),
+            1 => found(Some(("ShortNamesConflict", conflicts.concat()))),
+            _ => found(Some((
+                "ShortNamesConflict",
+                format!("[{}]", conflicts.join(", ")),
+            ))),
         }
     }
-    match requested.get("categories") {
-        Some(c) => next["categories"] = c.clone(),
-        None => {
-            if let Some(m) = next.as_object_mut() {
-                m.remove("categories");
-            }
-        }
-    }
+    found(check("kind", "KindConflict", &taken_kinds, &mut next));
+    found(check(
+        "listKind",
+        "ListKindConflict",
+        &taken_kinds,
+        &mut next,
+    ));
+    set_names(&mut next, "categories", &strings(&requested, "categories"));
     let mut conditions: Vec<Value> = status
         .get("conditions")
         .and_then(Value::as_array)
@@ -313,6 +331,18 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
         None
     } else {
         Some(status)
+    }
+}
+
+/// Sets a list of names, leaving it out when empty (as upstream's
+/// `omitempty` does).
+fn set_names(names: &mut Value, field: &str, values: &[String]) {
+    if values.is_empty() {
+        if let Some(m) = names.as_object_mut() {
+            m.remove(field);
+        }
+    } else {
+        names[field] = json!(values);
     }
 }
 
