@@ -71,7 +71,7 @@ impl Selection {
 fn custom_fields(selectable: &[String], fields: FieldSelector) -> ApiResult<FieldSelector> {
     for t in fields.terms() {
         let known = matches!(t.field.as_str(), "metadata.name" | "metadata.namespace")
-            || selectable.iter().any(|f| *f == t.field);
+            || selectable.contains(&t.field);
         if !known {
             return Err(ApiError::bad_request(format!(
                 "field label not supported: {}",
