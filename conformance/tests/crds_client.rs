@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::discovery::{Discovery, Scope};
 use kube::runtime::controller::{Action, Controller};
@@ -538,7 +538,6 @@ async fn versions_convert_with_none_strategy() {
     established(&client, "crontabs.stable.example.com").await;
     let v1 = crontabs_at(&client, "v1");
     let beta = crontabs_at(&client, "v1beta1");
-
     let made = beta
         .create(
             &PostParams::default(),
@@ -571,6 +570,41 @@ async fn versions_convert_with_none_strategy() {
     );
     let list = beta.list(&ListParams::default()).await.expect("list");
     assert_eq!(list.items.len(), 2);
+    // A watch through v1beta1 sees objects as v1beta1 (a watch from "0"
+    // starts with the existing objects).
+    let mut events = beta
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    let mut watched = Vec::new();
+    while watched.len() < 2 {
+        let event = tokio::time::timeout(WAIT, events.try_next())
+            .await
+            .expect("watch event in time")
+            .expect("watch")
+            .expect("watch open");
+        if let WatchEvent::Added(obj) = event {
+            watched.push((
+                obj.name_any(),
+                obj.types.map(|t| t.api_version).unwrap_or_default(),
+            ));
+        }
+    }
+    watched.sort();
+    assert_eq!(
+        watched,
+        [
+            (
+                "from-beta".to_string(),
+                "stable.example.com/v1beta1".to_string()
+            ),
+            (
+                "from-v1".to_string(),
+                "stable.example.com/v1beta1".to_string()
+            )
+        ]
+    );
     // Updates through one version are seen through the other.
     let mut obj = beta.get("from-v1").await.expect("get v1beta1");
     obj.data["spec"]["replicas"] = json!(4);
