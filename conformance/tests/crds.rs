@@ -238,12 +238,22 @@ fn discovery_document_of_a_custom_group_version() {
     let (code, list) = raw(&s, "GET", "/apis/stable.example.com/v1", None, "");
     assert_eq!(code, 200, "{list}");
     let resources = list["resources"].as_array().expect("resources");
-    let names: Vec<&str> = resources
+    // (Upstream lists a CRD's main resource, then status, then scale; see
+    // `custom_group_discovery_order_and_response_kinds`.)
+    let mut names: Vec<&str> = resources
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
+    names.sort();
     assert_eq!(names, ["crontabs", "crontabs/scale", "crontabs/status"]);
-    let main = &resources[0];
+    let entry = |name: &str| {
+        resources
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {list:#}"))
+    };
+    let main = &entry("crontabs");
     assert_eq!(main["kind"], "CronTab");
     assert_eq!(main["singularName"], "crontab");
     assert_eq!(main["namespaced"], true);
@@ -264,13 +274,13 @@ fn discovery_document_of_a_custom_group_version() {
         ])
     );
     assert_eq!(
-        resources[1],
+        entry("crontabs/scale"),
         json!({"name": "crontabs/scale", "singularName": "", "namespaced": true,
                "group": "autoscaling", "version": "v1", "kind": "Scale",
                "verbs": ["get", "patch", "update"]})
     );
     assert_eq!(
-        resources[2],
+        entry("crontabs/status"),
         json!({"name": "crontabs/status", "singularName": "", "namespaced": true,
                "kind": "CronTab", "verbs": ["get", "patch", "update"]})
     );
@@ -379,6 +389,85 @@ fn a_deprecated_version_warns() {
     let out = s.kubectl(&["get", "crontabs.v1.stable.example.com", "nightly"]);
     assert!(out.status.success());
     assert_eq!(stderr(&out), "");
+}
+
+/// GET with an `Accept` header: status code and JSON body.
+fn get_accept(s: &Server, path: &str, accept: &str) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = s.client().await;
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("accept", accept)
+            .body(kube::client::Body::empty())
+            .expect("request");
+        let res = client.send(req).await.expect("send");
+        let code = res.status().as_u16();
+        let bytes = res.into_body().collect_bytes().await.expect("body");
+        (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+#[ignore = "discovery.rs sorts a CRD's subresources by name (upstream: status, then scale) and \
+            leaves responseKind's group/version empty in aggregated discovery (upstream sets \
+            them for custom resources)"]
+fn custom_group_discovery_order_and_response_kinds() {
+    let s = server();
+    install(&s, "crontab-crd.yaml", CRONTABS);
+    let (_, list) = raw(&s, "GET", "/apis/stable.example.com/v1", None, "");
+    let names: Vec<&str> = list["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["crontabs", "crontabs/status", "crontabs/scale"]);
+
+    let (code, doc) = get_accept(
+        &s,
+        "/apis",
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+    );
+    assert_eq!(code, 200, "{doc}");
+    let group = doc["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|g| g["metadata"]["name"] == "stable.example.com")
+        .cloned()
+        .unwrap_or_else(|| panic!("no stable.example.com in {doc:#}"));
+    let versions: Vec<&str> = group["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["v1", "v1beta1"]);
+    assert_eq!(group["versions"][0]["freshness"], "Current");
+    let kind = json!({"group": "stable.example.com", "version": "v1", "kind": "CronTab"});
+    assert_eq!(
+        group["versions"][0]["resources"],
+        json!([{
+            "resource": "crontabs",
+            "responseKind": kind,
+            "scope": "Namespaced",
+            "singularResource": "crontab",
+            "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+            "shortNames": ["ct"],
+            "categories": ["all"],
+            "subresources": [
+                {"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]},
+                {"subresource": "scale",
+                 "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                 "verbs": ["get", "patch", "update"]},
+            ],
+        }])
+    );
 }
 
 // ---- printing ----------------------------------------------------------------
