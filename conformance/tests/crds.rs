@@ -696,6 +696,65 @@ fn a_patch_that_changes_nothing_says_no_change() {
 }
 
 #[test]
+fn objects_need_their_crd_and_valid_names() {
+    let s = server();
+    // Before the CRD: kubectl finds no such kind.
+    let err = kubectl_fails(&s, &["apply", "-f", &data("crontab-a.yaml")]);
+    assert!(
+        err.contains(
+            "no matches for kind \"CronTab\" in version \"stable.example.com/v1\"\nensure CRDs are installed first"
+        ),
+        "{err}"
+    );
+    install(&s, "crontab-crd.yaml", CRONTABS);
+    // Object names are DNS subdomains, as for every custom resource.
+    let out = s.kubectl_with(
+        &conformance::kubectl_path(),
+        &["create", "-f", "-"],
+        Some(r#"{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"Bad_Name"},"spec":{}}"#),
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        "The CronTab \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase \
+         RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must \
+         start and end with an alphanumeric character (e.g. 'example.com', regex used for validation \
+         is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    );
+    let (code, status) = raw(
+        &s,
+        "POST",
+        "/apis/stable.example.com/v1/namespaces/default/crontabs",
+        Some("application/json"),
+        r#"{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"Bad_Name"}}"#,
+    );
+    assert_eq!(code, 422, "{status}");
+    assert_eq!(status["details"]["kind"], "CronTab");
+    assert_eq!(status["details"]["group"], "stable.example.com");
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("CronTab.stable.example.com \"Bad_Name\" is invalid: ")),
+        "{status}"
+    );
+    // Status through kubectl's --subresource.
+    s.kubectl_ok(&["apply", "-f", &data("crontab-a.yaml")]);
+    let out = s.kubectl_ok(&[
+        "patch",
+        "ct",
+        "nightly",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"replicas":2}}"#,
+    ]);
+    assert_eq!(out.trim(), "crontab.stable.example.com/nightly patched");
+    let ct = get_json(&s, &["ct", "nightly", "--subresource=status"]);
+    assert_eq!(ct["status"], json!({"replicas": 2}));
+    assert_eq!(ct["metadata"]["generation"], 1);
+}
+
+#[test]
 fn server_side_apply_of_a_custom_object() {
     let s = server();
     install(&s, "crontab-crd.yaml", CRONTABS);
