@@ -109,7 +109,6 @@ fn scale_object(obj: &Value, spec: i64, status_replicas: i64, selector: &str) ->
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> ApiResult<HttpResponse> {
-    let format = output::negotiate(ctx.req, &ctx.query, true)?;
     let rv = ctx.query.resource_version()?;
     let obj = ctx
         .registry
@@ -133,6 +132,7 @@ pub async fn get(ctx: &Ctx<'_>) -> ApiResult<HttpResponse> {
             )));
         }
     }
+    let format = output::negotiate(ctx.req, &ctx.query, true)?;
     let scale = to_scale(info, &obj);
     // The Scale of a custom resource is printed with the CRD's columns (the
     // scale endpoint shares the resource's table convertor upstream).
