@@ -1095,6 +1095,8 @@ fn watch_sees_a_created_object() {
 fn deleting_the_crd_deletes_its_objects_and_its_discovery() {
     let s = server();
     crontabs(&s);
+    s.kubectl_ok(&["create", "namespace", "team-a"]);
+    s.kubectl_ok(&["apply", "-n", "team-a", "-f", &data("crontab-b.yaml")]);
     let out = s.kubectl_ok(&["delete", "crd", CRONTABS]);
     assert_eq!(
         out.trim(),
@@ -1124,12 +1126,9 @@ fn deleting_the_crd_deletes_its_objects_and_its_discovery() {
 
     // A new CRD of the same name starts empty: the objects were deleted.
     install(&s, "crontab-crd.yaml", CRONTABS);
-    let out = s.kubectl(&["get", "ct"]);
+    let out = s.kubectl(&["get", "ct", "-A"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        stderr(&out).trim(),
-        "No resources found in default namespace."
-    );
+    assert_eq!(stderr(&out).trim(), "No resources found");
 }
 
 #[test]
@@ -1259,6 +1258,41 @@ fn terminating_crd_details_and_verbs() {
         status["details"],
         json!({"group": "stable.example.com", "kind": "crontabs"})
     );
+}
+
+#[test]
+fn crds_and_objects_are_served_after_a_restart() {
+    let mut s = server();
+    crontabs(&s);
+    install(&s, "widget-crd.yaml", WIDGETS);
+    s.restart().unwrap_or_else(|e| panic!("restart: {e:#}"));
+    // The catalog is rebuilt from the stored CRDs.
+    let out = s.wait_for(WAIT, "crontabs served again", || {
+        let out = s.kubectl(&["get", "ct", "-o", "name"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    assert_eq!(
+        out,
+        "crontab.stable.example.com/hourly\ncrontab.stable.example.com/nightly\n"
+    );
+    let out = s.kubectl_ok(&[
+        "api-resources",
+        "--api-group=stable.example.com",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(out, "crontabs.stable.example.com\n");
+    let crd = get_json(&s, &["crd", CRONTABS]);
+    assert_eq!(condition(&crd, "Established")["status"], "True");
+    // And new objects can be made.
+    let out = kubectl_stdin(
+        &s,
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"cluster.example.com/v1","kind":"Widget","metadata":{"name":"after"}}"#,
+    );
+    assert_eq!(out.trim(), "widget.cluster.example.com/after created");
 }
 
 // ---- naming conflicts --------------------------------------------------------
