@@ -324,6 +324,9 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
         };
         set_condition(&mut conditions, established);
     }
+    if let Some(c) = api_approval_condition(crd, now) {
+        set_condition(&mut conditions, c);
+    }
     status["acceptedNames"] = next;
     status["conditions"] = Value::Array(conditions);
     let current = crd.get("status").cloned().unwrap_or(json!({}));
@@ -332,6 +335,73 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
     } else {
         Some(status)
     }
+}
+
+/// The annotation that approves a CRD in a protected group.
+const API_APPROVED: &str = "api-approved.kubernetes.io";
+
+/// `KubernetesAPIApprovalPolicyConformant` for CRDs in the protected
+/// `k8s.io` and `kubernetes.io` groups (upstream's API approval controller);
+/// None for other groups.
+fn api_approval_condition(crd: &Value, now: &str) -> Option<Value> {
+    let group = crd.pointer("/spec/group").and_then(Value::as_str)?;
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|g| group == *g || group.ends_with(&format!(".{g}")));
+    if !protected {
+        return None;
+    }
+    let annotation = crd
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(API_APPROVED))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let is_url = annotation.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.split('/').next().unwrap_or("").is_empty()
+    });
+    let (status, reason, message) = if annotation.is_empty() {
+        (
+            false,
+            "MissingAnnotation",
+            format!(
+                "protected groups must have approval annotation {API_APPROVED:?}, see \
+                 https://github.com/kubernetes/enhancements/pull/1111"
+            ),
+        )
+    } else if annotation.starts_with("unapproved") {
+        (
+            false,
+            "UnapprovedAnnotation",
+            format!("not approved: {annotation:?}"),
+        )
+    } else if is_url {
+        (
+            true,
+            "ApprovedAnnotation",
+            format!("approved in {annotation}"),
+        )
+    } else {
+        (
+            false,
+            "InvalidAnnotation",
+            format!(
+                "protected groups must have approval annotation {API_APPROVED:?} with either a \
+                 URL or a reason starting with \"unapproved\", see \
+                 https://github.com/kubernetes/enhancements/pull/1111"
+            ),
+        )
+    };
+    Some(condition(
+        "KubernetesAPIApprovalPolicyConformant",
+        status,
+        reason,
+        &message,
+        now,
+    ))
 }
 
 /// Sets a list of names, leaving it out when empty (as upstream's
@@ -475,4 +545,59 @@ async fn cleanup(state: &Arc<AppState>, info: &'static ResourceInfo, crd: &Value
     })
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approval(group: &str, annotation: Option<&str>) -> Option<(String, String, String)> {
+        let mut crd = json!({"metadata": {"name": "x"}, "spec": {"group": group}});
+        if let Some(a) = annotation {
+            crd["metadata"]["annotations"] = json!({API_APPROVED: a});
+        }
+        api_approval_condition(&crd, "now").map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("status"), s("reason"), s("message"))
+        })
+    }
+
+    #[test]
+    fn api_approval_only_for_protected_groups() {
+        assert_eq!(approval("example.com", None), None);
+        assert_eq!(approval("k8s.io.example.com", None), None);
+        let missing = approval("foo.k8s.io", None);
+        assert_eq!(
+            missing,
+            Some((
+                "False".into(),
+                "MissingAnnotation".into(),
+                "protected groups must have approval annotation \"api-approved.kubernetes.io\", \
+                 see https://github.com/kubernetes/enhancements/pull/1111"
+                    .into()
+            ))
+        );
+        let url = "https://github.com/kubernetes/kubernetes/pull/78458";
+        assert_eq!(
+            approval("kubernetes.io", Some(url)),
+            Some((
+                "True".into(),
+                "ApprovedAnnotation".into(),
+                format!("approved in {url}")
+            ))
+        );
+        assert_eq!(
+            approval("x.kubernetes.io", Some("unapproved, testing")),
+            Some((
+                "False".into(),
+                "UnapprovedAnnotation".into(),
+                "not approved: \"unapproved, testing\"".into()
+            ))
+        );
+        let invalid = approval("k8s.io", Some("yes please"));
+        assert_eq!(
+            invalid.map(|(s, r, _)| (s, r)),
+            Some(("False".into(), "InvalidAnnotation".into()))
+        );
+    }
 }
