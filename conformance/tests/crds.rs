@@ -1295,6 +1295,109 @@ fn crds_and_objects_are_served_after_a_restart() {
     assert_eq!(out.trim(), "widget.cluster.example.com/after created");
 }
 
+// ---- protected groups ----------------------------------------------------------
+
+fn protected_crd(plural: &str, annotation: Option<&str>) -> String {
+    let mut crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.testing.k8s.io")},
+        "spec": {
+            "group": "testing.k8s.io",
+            "scope": "Cluster",
+            "names": {"plural": plural, "kind": format!("K{plural}")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                          "schema": {"openAPIV3Schema": {"type": "object"}}}],
+        },
+    });
+    if let Some(a) = annotation {
+        crd["metadata"]["annotations"] = json!({"api-approved.kubernetes.io": a});
+    }
+    crd.to_string()
+}
+
+#[test]
+fn protected_groups_report_api_approval() {
+    let s = server();
+    let url = "https://github.com/kubernetes/kubernetes/pull/78458";
+    kubectl_stdin(
+        &s,
+        &["create", "-f", "-"],
+        &protected_crd("approveds", Some(url)),
+    );
+    kubectl_stdin(
+        &s,
+        &["create", "-f", "-"],
+        &protected_crd("unapproveds", Some("unapproved, testing only")),
+    );
+    established(&s, "approveds.testing.k8s.io");
+    established(&s, "unapproveds.testing.k8s.io");
+    let approved = s.wait_for(WAIT, "the approval condition", || {
+        let crd = get_json(&s, &["crd", "approveds.testing.k8s.io"]);
+        crd["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "KubernetesAPIApprovalPolicyConformant")
+            .then_some(crd)
+    });
+    assert_eq!(
+        condition_fields(&approved, "KubernetesAPIApprovalPolicyConformant"),
+        json!({"type": "KubernetesAPIApprovalPolicyConformant", "status": "True",
+               "reason": "ApprovedAnnotation", "message": format!("approved in {url}")})
+    );
+    let unapproved = get_json(&s, &["crd", "unapproveds.testing.k8s.io"]);
+    assert_eq!(
+        condition_fields(&unapproved, "KubernetesAPIApprovalPolicyConformant"),
+        json!({"type": "KubernetesAPIApprovalPolicyConformant", "status": "False",
+               "reason": "UnapprovedAnnotation",
+               "message": "not approved: \"unapproved, testing only\""})
+    );
+    // Other groups get no such condition.
+    install(&s, "widget-crd.yaml", WIDGETS);
+    let widgets = get_json(&s, &["crd", WIDGETS]);
+    let types: Vec<&str> = widgets["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    assert_eq!(types, ["NamesAccepted", "Established"]);
+}
+
+#[test]
+#[ignore = "CRD validation (strategy/other.rs) does not yet require the approval annotation \
+            in protected groups"]
+fn protected_groups_need_the_approval_annotation() {
+    let s = server();
+    let out = s.kubectl_with(
+        &conformance::kubectl_path(),
+        &["create", "-f", "-"],
+        Some(&protected_crd("things", None)),
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        "The CustomResourceDefinition \"things.testing.k8s.io\" is invalid: \
+         metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups \
+         must have approval annotation \"api-approved.kubernetes.io\", see \
+         https://github.com/kubernetes/enhancements/pull/1111"
+    );
+    let out = s.kubectl_with(
+        &conformance::kubectl_path(),
+        &["create", "-f", "-"],
+        Some(&protected_crd("others", Some("yes"))),
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        "The CustomResourceDefinition \"others.testing.k8s.io\" is invalid: \
+         metadata.annotations[api-approved.kubernetes.io]: Invalid value: \"yes\": protected \
+         groups must have approval annotation \"api-approved.kubernetes.io\" with either a URL \
+         or a reason starting with \"unapproved\", see \
+         https://github.com/kubernetes/enhancements/pull/1111"
+    );
+}
+
 // ---- naming conflicts --------------------------------------------------------
 
 fn names_crd(plural: &str, kind: &str, list_kind: &str, short: &[&str]) -> String {
