@@ -512,6 +512,49 @@ fn printer_columns_in_tables() {
 }
 
 #[test]
+fn printer_columns_with_json_path_expressions() {
+    let s = server();
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "runs.cols.example.com"},
+        "spec": {"group": "cols.example.com", "scope": "Namespaced",
+                 "names": {"plural": "runs", "kind": "Run"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                   "schema": {"openAPIV3Schema": {"type": "object",
+                              "x-kubernetes-preserve-unknown-fields": true}},
+                   "additionalPrinterColumns": [
+                       {"name": "Ready", "type": "string",
+                        "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+                       {"name": "First", "type": "string", "jsonPath": ".spec.items[0].name"},
+                       {"name": "Flag", "type": "boolean", "jsonPath": ".spec.flag"},
+                       {"name": "Ratio", "type": "number", "jsonPath": ".spec.ratio"},
+                       {"name": "Tags", "type": "string", "jsonPath": ".spec.tags"},
+                       {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}]},
+    });
+    kubectl_stdin(&s, &["create", "-f", "-"], &crd.to_string());
+    established(&s, "runs.cols.example.com");
+    let run = json!({
+        "apiVersion": "cols.example.com/v1", "kind": "Run", "metadata": {"name": "r"},
+        "spec": {"items": [{"name": "first"}, {"name": "second"}], "flag": true,
+                 "ratio": 0.5, "tags": ["a", "b"]},
+        "status": {"conditions": [{"type": "Progressing", "status": "False"},
+                                  {"type": "Ready", "status": "True"}]},
+    });
+    kubectl_stdin(&s, &["create", "-f", "-"], &run.to_string());
+    let table = s.kubectl_ok(&["get", "runs"]);
+    // No default Age column is added when the CRD names its columns; a
+    // string column prints a list as JSON.
+    assert_eq!(
+        without_age(&table),
+        [
+            "NAME   READY   FIRST   FLAG   RATIO   TAGS",
+            "r      True    first   true   0.5     [\"a\",\"b\"]",
+        ],
+        "{table}"
+    );
+}
+
+#[test]
 fn get_all_includes_category_all() {
     let s = server();
     crontabs(&s);
@@ -952,6 +995,9 @@ fn namespaced_and_cluster_scope() {
     assert_eq!(out.trim(), "widget.cluster.example.com/w1 created");
     let w = get_json(&s, &["widget", "w1"]);
     assert!(w["metadata"].get("namespace").is_none(), "{w:#}");
+    // Without printer columns: NAME and AGE.
+    let table = s.kubectl_ok(&["get", "widgets"]);
+    assert_eq!(without_age(&table), ["NAME", "w1"], "{table}");
     assert_eq!(w["spec"]["size"], 3);
     let out = s.kubectl_ok(&[
         "api-resources",
