@@ -258,14 +258,7 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
             .map(|s| format!("{s:?} is already in use"))
             .collect();
         match conflicts.len() {
-            0 => match requested.get("shortNames") {
-                Some(s) => next["shortNames"] = s.clone(),
-                None => {
-                    if let Some(m) = next.as_object_mut() {
-                        m.remove("shortNames");
-                    }
-                }
-            },
+            0 => set_names(&mut next, "shortNames", &requested_short),
             // One error reads as itself, several as Go's aggregate.
             1 => problem = Some(("ShortNamesConflict", conflicts.join(""))),
             _ => problem = Some(("ShortNamesConflict", format!("[{}]", conflicts.join(", ")))),
@@ -281,14 +274,11 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
     };
     check("kind", "KindConflict", &taken_kinds);
     check("listKind", "ListKindConflict", &taken_kinds);
-    match requested.get("categories") {
-        Some(c) => next["categories"] = c.clone(),
-        None => {
-            if let Some(m) = next.as_object_mut() {
-                m.remove("categories");
-            }
-        }
-    }
+    set_names(
+        &mut next,
+        "categories",
+        &strings(requested.get("categories")),
+    );
     let mut conditions: Vec<Value> = status
         .get("conditions")
         .and_then(Value::as_array)
@@ -326,6 +316,9 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
         };
         set_condition(&mut conditions, established);
     }
+    if let Some(c) = api_approval_condition(crd, now) {
+        set_condition(&mut conditions, c);
+    }
     status["acceptedNames"] = next;
     status["conditions"] = Value::Array(conditions);
     let current = crd.get("status").cloned().unwrap_or(json!({}));
@@ -333,6 +326,83 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
         None
     } else {
         Some(status)
+    }
+}
+
+/// The annotation that approves a CRD in a protected group.
+const API_APPROVED: &str = "api-approved.kubernetes.io";
+
+/// `KubernetesAPIApprovalPolicyConformant` for CRDs in the protected
+/// `k8s.io` and `kubernetes.io` groups (upstream's API approval controller);
+/// None for other groups.
+fn api_approval_condition(crd: &Value, now: &str) -> Option<Value> {
+    let group = crd.pointer("/spec/group").and_then(Value::as_str)?;
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|g| group == *g || group.ends_with(&format!(".{g}")));
+    if !protected {
+        return None;
+    }
+    let annotation = crd
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(API_APPROVED))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let is_url = annotation.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.split('/').next().unwrap_or("").is_empty()
+    });
+    let (status, reason, message) = if annotation.is_empty() {
+        (
+            false,
+            "MissingAnnotation",
+            format!(
+                "protected groups must have approval annotation {API_APPROVED:?}, see \
+                 https://github.com/kubernetes/enhancements/pull/1111"
+            ),
+        )
+    } else if annotation.starts_with("unapproved") {
+        (
+            false,
+            "UnapprovedAnnotation",
+            format!("not approved: {annotation:?}"),
+        )
+    } else if is_url {
+        (
+            true,
+            "ApprovedAnnotation",
+            format!("approved in {annotation}"),
+        )
+    } else {
+        (
+            false,
+            "InvalidAnnotation",
+            format!(
+                "protected groups must have approval annotation {API_APPROVED:?} with either a \
+                 URL or a reason starting with \"unapproved\", see \
+                 https://github.com/kubernetes/enhancements/pull/1111"
+            ),
+        )
+    };
+    Some(condition(
+        "KubernetesAPIApprovalPolicyConformant",
+        status,
+        reason,
+        &message,
+        now,
+    ))
+}
+
+fn set_names(names: &mut Value, field: &str, values: &[String]) {
+    if values.is_empty() {
+        if let Some(m) = names.as_object_mut() {
+            m.remove(field);
+        }
+    } else {
+        names[field] = json!(values);
     }
 }
 
@@ -563,5 +633,55 @@ mod tests {
         // The names that are free are accepted; the plural is not.
         assert_eq!(status["acceptedNames"]["kind"], "Bar");
         assert!(status["acceptedNames"].get("plural").is_none());
+    }
+
+    fn approval(group: &str, annotation: Option<&str>) -> Option<(String, String, String)> {
+        let mut crd = json!({"metadata": {"name": "x"}, "spec": {"group": group}});
+        if let Some(a) = annotation {
+            crd["metadata"]["annotations"] = json!({API_APPROVED: a});
+        }
+        api_approval_condition(&crd, "now").map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("status"), s("reason"), s("message"))
+        })
+    }
+
+    #[test]
+    fn api_approval_only_for_protected_groups() {
+        assert_eq!(approval("example.com", None), None);
+        assert_eq!(approval("k8s.io.example.com", None), None);
+        let missing = approval("foo.k8s.io", None);
+        assert_eq!(
+            missing,
+            Some((
+                "False".into(),
+                "MissingAnnotation".into(),
+                "protected groups must have approval annotation \"api-approved.kubernetes.io\", \
+                 see https://github.com/kubernetes/enhancements/pull/1111"
+                    .into()
+            ))
+        );
+        let url = "https://github.com/kubernetes/kubernetes/pull/78458";
+        assert_eq!(
+            approval("kubernetes.io", Some(url)),
+            Some((
+                "True".into(),
+                "ApprovedAnnotation".into(),
+                format!("approved in {url}")
+            ))
+        );
+        assert_eq!(
+            approval("x.kubernetes.io", Some("unapproved, testing")),
+            Some((
+                "False".into(),
+                "UnapprovedAnnotation".into(),
+                "not approved: \"unapproved, testing\"".into()
+            ))
+        );
+        let invalid = approval("k8s.io", Some("yes please"));
+        assert_eq!(
+            invalid.map(|(s, r, _)| (s, r)),
+            Some(("False".into(), "InvalidAnnotation".into()))
+        );
     }
 }

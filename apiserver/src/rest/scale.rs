@@ -114,12 +114,39 @@ pub async fn get(ctx: &Ctx<'_>) -> ApiResult<HttpResponse> {
         .registry
         .get(ctx.target.ns(), ctx.target.name(), rv)
         .await?;
-    Ok(output::respond(
-        200,
-        &to_scale(ctx.info(), &obj),
-        Format::Json,
-        &[],
-    ))
+    let info = ctx.info();
+    let Some(custom) = info.custom else {
+        return Ok(output::respond(
+            200,
+            &to_scale(info, &obj),
+            Format::Json,
+            &[],
+        ));
+    };
+    if let Some(paths) = &custom.scale {
+        // apiextensions-apiserver: a Scale needs the spec replicas field.
+        if at(&obj, &paths.spec_replicas).is_none() {
+            return Err(ApiError::internal(format!(
+                "the spec replicas field {} does not exist",
+                output::go_quote(&paths.spec_replicas)
+            )));
+        }
+    }
+    let format = output::negotiate(ctx.req, &ctx.query, true)?;
+    let scale = to_scale(info, &obj);
+    // The Scale of a custom resource is printed with the CRD's columns (the
+    // scale endpoint shares the resource's table convertor upstream).
+    let (body, format) = match format {
+        Format::Table(include) => (
+            custom
+                .columns
+                .object_table(&scale, include, jiff::Timestamp::now(), true),
+            format,
+        ),
+        Format::Yaml => (scale, Format::Yaml),
+        _ => (scale, Format::Json),
+    };
+    Ok(output::respond(200, &body, format, &[]))
 }
 
 fn replicas_of(name: &str, scale: &Value) -> ApiResult<i64> {
