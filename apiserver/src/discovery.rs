@@ -245,13 +245,24 @@ pub fn api_group_list(c: &Catalog) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
+/// The verbs discovery lists: a terminating CRD's kind takes no creates or
+/// writes of new content, as upstream shows it (requests still decide by
+/// the row's own verbs, so finalizers can be removed).
+fn discovery_verbs(r: &ResourceInfo) -> &'static [&'static str] {
+    if r.custom.is_some_and(|c| c.terminating) {
+        &["delete", "deletecollection", "get", "list", "watch"]
+    } else {
+        r.verbs
+    }
+}
+
 fn legacy_entries(r: &ResourceInfo) -> Vec<Value> {
     let mut main = Map::new();
     main.insert("name".into(), json!(r.plural));
     main.insert("singularName".into(), json!(r.singular));
     main.insert("namespaced".into(), json!(r.namespaced));
     main.insert("kind".into(), json!(r.kind));
-    main.insert("verbs".into(), json!(r.verbs));
+    main.insert("verbs".into(), json!(discovery_verbs(r)));
     if !r.short_names.is_empty() {
         main.insert("shortNames".into(), json!(r.short_names));
     }
@@ -325,7 +336,7 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
         }),
     );
     m.insert("singularResource".into(), json!(r.singular));
-    m.insert("verbs".into(), json!(r.verbs));
+    m.insert("verbs".into(), json!(discovery_verbs(r)));
     if !r.short_names.is_empty() {
         m.insert("shortNames".into(), json!(r.short_names));
     }

@@ -346,7 +346,7 @@ async fn field_validation_strict_warn_ignore() {
     assert_eq!(code, 400, "{e}");
     assert_eq!(
         e["message"],
-        "strict decoding error: unknown field \"spec.replicas2\""
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicas2\""
     );
 
     let (code, headers, _) = send!(

@@ -400,9 +400,6 @@ async fn without_a_status_subresource_status_is_ordinary_content() {
 }
 
 #[tokio::test]
-#[ignore = "registry/mod.rs bumps generation on changes outside metadata and status for every \
-            kind; upstream's custom resource strategy counts status too when the CRD has no \
-            status subresource"]
 async fn without_a_status_subresource_status_changes_bump_the_generation() {
     let s = server();
     s.kubectl_ok(&[
@@ -734,9 +731,6 @@ async fn versions_convert_with_none_strategy() {
 }
 
 #[tokio::test]
-#[ignore = "a patch through a version other than the stored one is applied to the stored \
-            object as is and fails check_type (rest/write.rs patch: convert `old` with \
-            output::with_type(info, ..) before patching)"]
 async fn patch_through_a_non_storage_version() {
     let s = server();
     s.kubectl_ok(&["apply", "-f", &crontab_crd_path()]);
@@ -778,8 +772,6 @@ async fn patch_through_a_non_storage_version() {
 }
 
 #[tokio::test]
-#[ignore = "ferrokube strips apiVersion/kind from list items (rest/output.rs render_list); \
-            custom resource lists are unstructured upstream and keep them"]
 async fn custom_list_items_carry_api_version_and_kind() {
     let s = server();
     s.kubectl_ok(&["apply", "-f", &crontab_crd_path()]);

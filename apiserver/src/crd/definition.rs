@@ -188,6 +188,7 @@ fn validate_crd(obj: &Value) -> Vec<FieldError> {
         }
     }
     validate_names(at(obj, &["spec", "names"]), "spec.names", &mut errs);
+    errs.extend(validate_api_approval(obj, group));
     if at(obj, &["spec", "preserveUnknownFields"]) == &Value::Bool(true) {
         errs.push(FieldError::invalid(
             "spec.preserveUnknownFields",
@@ -204,6 +205,45 @@ fn validate_crd(obj: &Value) -> Vec<FieldError> {
         )),
     }
     errs
+}
+
+/// The annotation that approves a CRD in a protected group.
+const API_APPROVED: &str = "api-approved.kubernetes.io";
+const API_APPROVAL_PR: &str = "https://github.com/kubernetes/enhancements/pull/1111";
+
+/// Groups under `k8s.io` and `kubernetes.io` need the approval annotation:
+/// a URL, or a reason starting with "unapproved".
+fn validate_api_approval(obj: &Value, group: &str) -> Vec<FieldError> {
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|g| group == *g || group.ends_with(&format!(".{g}")));
+    if !protected {
+        return Vec::new();
+    }
+    let field = format!("metadata.annotations[{API_APPROVED}]");
+    let Some(value) = at(obj, &["metadata", "annotations", API_APPROVED]).as_str() else {
+        return vec![FieldError::required(
+            &field,
+            format!("protected groups must have approval annotation {API_APPROVED:?}, see {API_APPROVAL_PR}"),
+        )];
+    };
+    let is_url = value.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.split('/').next().unwrap_or("").is_empty()
+    });
+    if is_url || value.starts_with("unapproved") {
+        return Vec::new();
+    }
+    vec![FieldError::invalid(
+        &field,
+        value,
+        format!(
+            "protected groups must have approval annotation {API_APPROVED:?} with either a URL or a reason starting with \"unapproved\", see {API_APPROVAL_PR}"
+        ),
+    )]
 }
 
 /// The scale paths must be JSON paths under `.spec` and `.status`.

@@ -45,6 +45,8 @@ pub struct Served {
     pub scale: Option<ScalePaths>,
     /// `selectableFields[].jsonPath`, without the leading dot.
     pub selectable_fields: Vec<String>,
+    /// The schema has CEL rules (`x-kubernetes-validations`) somewhere.
+    pub has_rules: bool,
     /// The CRD is being deleted: no new objects.
     pub terminating: bool,
     pub namespaced: bool,
@@ -258,6 +260,9 @@ fn build(
             "" => default_deprecation_warning(spec, group, version, kind),
             w => w.to_string(),
         });
+    let has_rules = raw_schema
+        .as_ref()
+        .is_some_and(|r| r.to_string().contains("\"x-kubernetes-validations\""));
     let served_info = Served {
         crd: str_at(crd, &["metadata", "name"]).to_string(),
         storage_version,
@@ -275,6 +280,7 @@ fn build(
                     .collect()
             })
             .unwrap_or_default(),
+        has_rules,
         terminating,
         namespaced: str_at(spec, &["scope"]) == "Namespaced",
         deprecation_warning,

@@ -19,7 +19,7 @@ impl Served {
             (Some(s), None) => schema::validate(s, obj),
             (None, _) => Vec::new(),
         };
-        if let Some(raw) = &self.raw_schema {
+        if let Some(raw) = self.raw_schema.as_ref().filter(|_| self.has_rules) {
             match cel::blocking_error(&errs) {
                 Some(blocked) => errs.push(blocked),
                 None => errs.extend(cel::validate(raw, obj, old)),

@@ -20,10 +20,23 @@ pub fn storage_dir(info: &ResourceInfo) -> &'static str {
 /// `obj` as the version `info` serves (unchanged when it already is, or
 /// when no conversion applies).
 pub fn to_served(info: &ResourceInfo, obj: Value) -> Value {
-    let from = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    if from.is_empty() || info.custom.is_some() {
+    if obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return obj;
     }
+    if info.custom.is_some() {
+        // Conversion `None`: only apiVersion changes.
+        let served = info.api_version();
+        let mut obj = obj;
+        if obj.get("apiVersion").and_then(Value::as_str) != Some(served.as_str()) {
+            obj["apiVersion"] = json!(served);
+        }
+        return obj;
+    }
+    let from = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     match (from, info.group, info.version, info.kind) {
         ("v1", "events.k8s.io", "v1", "Event") => core_event_to_events_v1(obj),
         ("events.k8s.io/v1", "", "v1", "Event") => events_v1_to_core_event(obj),

@@ -189,6 +189,19 @@ pub fn record(
         }
         None => new_flat.keys().cloned().collect(),
     };
+    if old.is_some() && changed.is_empty() {
+        // Nothing changed: every entry stays as it was (no new time).
+        match old
+            .and_then(|o| o.get("metadata"))
+            .and_then(|m| m.get("managedFields"))
+        {
+            Some(mf) => meta::set_meta(obj, "managedFields", mf.clone()),
+            None => {
+                meta::remove_meta(obj, "managedFields");
+            }
+        }
+        return;
+    }
     let mut mine: Option<Flat> = None;
     let mut kept = Vec::new();
     for e in entries.drain(..).filter(Value::is_object) {

@@ -172,6 +172,15 @@ pub fn spec_part(obj: &Value) -> Value {
     Value::Object(m)
 }
 
+/// Everything but `metadata` (and the type fields).
+pub fn without_metadata(obj: &Value) -> Value {
+    let mut m = obj.as_object().cloned().unwrap_or_default();
+    for k in ["metadata", "apiVersion", "kind"] {
+        m.remove(k);
+    }
+    Value::Object(m)
+}
+
 /// The object's labels as string pairs.
 pub fn labels(obj: &Value) -> std::collections::BTreeMap<String, String> {
     obj.get("metadata")

@@ -820,7 +820,13 @@ pub fn prepare_update_meta(
             .and_then(|m| m.get("generation"))
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        if meta::spec_part(new) != meta::spec_part(old) {
+        // Custom resources without a status subresource count status too.
+        let changed = if info.is_custom() && !info.has_status() {
+            meta::without_metadata(new) != meta::without_metadata(old)
+        } else {
+            meta::spec_part(new) != meta::spec_part(old)
+        };
+        if changed {
             g += 1;
         }
         meta::set_meta(new, "generation", json!(g));

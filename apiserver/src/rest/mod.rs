@@ -252,6 +252,8 @@ async fn dispatch(
                 ctx.require("create")?;
                 write::create(&ctx, payload).await
             }
+            // Upstream's CRD handler leaves this to the not-found delegate.
+            Method::POST if ctx.info().is_custom() => Err(not_found()),
             Method::DELETE if ctx.target.namespace.is_some() || !ctx.info().namespaced => {
                 ctx.require("deletecollection")?;
                 delete::delete_collection(&ctx, payload).await

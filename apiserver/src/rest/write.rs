@@ -190,8 +190,19 @@ fn custom_unknown_fields(
     })
 }
 
+/// For a create or update body: strict errors read as upstream's decoder
+/// reports them (`<Kind> in version "<v>" cannot be handled as a <Kind>: ...`).
 fn field_validation(ctx: &Ctx<'_>, obj: &mut Value) -> ApiResult<Vec<String>> {
-    check_unknown_fields(ctx.info(), ctx.query.field_validation()?, obj)
+    let info = ctx.info();
+    check_unknown_fields(info, ctx.query.field_validation()?, obj).map_err(|mut e| {
+        if e.code == 400 && e.message.starts_with("strict decoding error") {
+            e.message = format!(
+                "{} in version {:?} cannot be handled as a {}: {}",
+                info.kind, info.version, info.kind, e.message
+            );
+        }
+        e
+    })
 }
 
 /// Removes the field at a path like `spec.template.spec.containers[0].imagee`.
@@ -251,9 +262,15 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
 /// Custom resources of a CRD being deleted take no new objects.
 fn check_not_terminating(info: &ResourceInfo) -> ApiResult<()> {
     if info.custom.is_some_and(|c| c.terminating) {
-        return Err(ApiError::method_not_allowed(
+        let mut e = ApiError::method_not_allowed(
             "create not allowed while custom resource definition is terminating",
-        ));
+        );
+        e.details = Some(Box::new(crate::error::Details {
+            group: Some(info.group.to_string()),
+            kind: Some(info.plural.to_string()),
+            ..Default::default()
+        }));
+        return Err(e);
     }
     Ok(())
 }
@@ -436,6 +453,7 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
             let Some(old) = old else {
                 if let Some(applied) = &apply_create {
                     let mut o = applied.clone();
+                    warnings = check_unknown_fields(info, mode, &mut o)?;
                     meta::remove_meta(&mut o, "resourceVersion");
                     registry::prepare_create_meta(info, &mut o, ns.as_deref(), &opts)?;
                     return Ok(Action::Put(o));
