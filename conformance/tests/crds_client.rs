@@ -895,10 +895,6 @@ async fn openapi_documents_include_the_schema() {
 }
 
 #[tokio::test]
-#[ignore = "openapi v2 publishes CRD schemas as written; upstream converts them for Swagger \
-            2.0 (ToStructuralOpenAPIV2: nullable drops type, anyOf/oneOf/allOf/not dropped, \
-            preserve-unknown-fields drops properties/items, nullable fields leave required) \
-            in schemas::for_v2 / openapi/mod.rs"]
 async fn openapi_v2_gets_the_swagger_compatible_schema() {
     let s = server();
     let crd = json!({

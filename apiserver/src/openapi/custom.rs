@@ -77,6 +77,60 @@ fn add(defs: &mut Definitions, r: &'static ResourceInfo) {
         .insert((r.group, r.version, r.list_kind), list_name);
 }
 
+/// A CRD schema as Swagger 2.0 can say it (upstream's
+/// `ToStructuralOpenAPIV2`): no `nullable` (a nullable field loses its type
+/// and its place in `required`), no `anyOf`/`oneOf`/`allOf`/`not`, nothing
+/// below a node that preserves unknown fields; references point into
+/// `#/definitions/`.
+pub fn to_swagger2(schema: &Value) -> Value {
+    let mut out = super::schemas::rewrite_refs(schema, super::schemas::V2_PREFIX);
+    swagger2_node(&mut out);
+    out
+}
+
+fn swagger2_node(v: &mut Value) {
+    let Some(m) = v.as_object_mut() else {
+        return;
+    };
+    for k in ["anyOf", "oneOf", "allOf", "not"] {
+        m.remove(k);
+    }
+    if m.remove("nullable") == Some(Value::Bool(true)) {
+        m.remove("type");
+    }
+    if m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        m.remove("properties");
+        m.remove("items");
+    }
+    let nullable: Vec<String> = m
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .filter(|(_, p)| p.get("nullable") == Some(&Value::Bool(true)))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Array(req)) = m.get_mut("required") {
+        req.retain(|r| r.as_str().is_none_or(|r| !nullable.iter().any(|n| n == r)));
+        if req.is_empty() {
+            m.remove("required");
+        }
+    }
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        for p in props.values_mut() {
+            swagger2_node(p);
+        }
+    }
+    for k in ["items", "additionalProperties"] {
+        if let Some(c) = m.get_mut(k) {
+            swagger2_node(c);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +144,24 @@ mod tests {
         assert_eq!(
             definition_name("cert-manager.io", "v1", "Certificate"),
             "io.cert-manager.v1.Certificate"
+        );
+    }
+
+    #[test]
+    fn swagger2_drops_what_it_cannot_say() {
+        let v3 = serde_json::json!({"type": "object", "required": ["a", "c"], "properties": {
+            "a": {"type": "string", "nullable": true},
+            "b": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+            "c": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                  "properties": {"d": {"type": "string"}}},
+        }});
+        assert_eq!(
+            to_swagger2(&v3),
+            serde_json::json!({"type": "object", "required": ["c"], "properties": {
+                "a": {},
+                "b": {"x-kubernetes-int-or-string": true},
+                "c": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            }})
         );
     }
 }

@@ -220,7 +220,14 @@ fn v2_document(defs: &Definitions, c: &Catalog) -> Value {
     let definitions: Map<String, Value> = defs
         .defs
         .iter()
-        .map(|(name, def)| (name.clone(), schemas::for_v2(name, def)))
+        .map(|(name, def)| {
+            let def = if defs.custom.contains(name) {
+                custom::to_swagger2(def)
+            } else {
+                schemas::for_v2(name, def)
+            };
+            (name.clone(), def)
+        })
         .collect();
     json!({
         "swagger": "2.0",

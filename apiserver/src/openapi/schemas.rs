@@ -46,6 +46,9 @@ pub struct Definitions {
     pub defs: Map<String, Value>,
     /// (group, version, kind) -> definition name, for kinds and list kinds.
     pub by_gvk: BTreeMap<Gvk, String>,
+    /// Definitions that come from CRD schemas (Swagger 2.0 gets them
+    /// converted, as upstream publishes them).
+    pub custom: BTreeSet<String>,
 }
 
 /// Registers `T` and records its definition name under its GVK.
@@ -148,7 +151,11 @@ impl Definitions {
                 def.insert("x-kubernetes-group-version-kind".into(), Value::Array(gvks));
             }
         }
-        Definitions { defs, by_gvk }
+        Definitions {
+            defs,
+            by_gvk,
+            custom: BTreeSet::new(),
+        }
     }
 
     /// The definition name for a GVK.
