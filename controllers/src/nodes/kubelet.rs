@@ -23,7 +23,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{watcher, Controller};
 use kube::ResourceExt;
 
@@ -49,8 +49,15 @@ struct Kubelet {
     nodes: u32,
     pods: Store<Pod>,
     recorders: HashMap<String, Recorder>,
-    /// Pod IPs handed out whose pods' status does not show them yet: uid -> (node, last octet).
-    in_flight: Mutex<HashMap<String, (u32, u8)>>,
+    /// Pod IPs handed out whose pods' status does not show them yet, by pod uid.
+    in_flight: Mutex<HashMap<String, Allocation>>,
+}
+
+/// A pod IP handed out: the pod, its node's index, the address's last octet.
+struct Allocation {
+    pod: ObjectRef<Pod>,
+    node: u32,
+    octet: u8,
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
@@ -177,47 +184,56 @@ impl Kubelet {
     /// again if it already has one in flight).
     fn allocate_ip(&self, pod: &Pod, index: u32) -> Result<String, Error> {
         let uid = pod.uid().unwrap_or_default();
+        let node = node_name(index);
         let prefix = format!("10.244.{index}.");
-        let live = self.pods.state();
         let mut in_flight = match self.in_flight.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         // Forget allocations whose pods are gone or show their IP by now.
-        let shown: HashMap<String, bool> = live
-            .iter()
-            .map(|p| {
-                let has_ip = p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();
-                (p.uid().unwrap_or_default(), has_ip)
+        in_flight.retain(|u, a| {
+            self.pods.get(&a.pod).is_some_and(|p| {
+                p.uid().as_deref() == Some(u.as_str())
+                    && p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_none()
             })
-            .collect();
-        in_flight.retain(|u, _| shown.get(u).is_some_and(|has_ip| !has_ip));
-        if let Some((_, octet)) = in_flight.get(&uid) {
-            return Ok(format!("{prefix}{octet}"));
+        });
+        if let Some(a) = in_flight.get(&uid) {
+            return Ok(format!("{prefix}{}", a.octet));
         }
-        let mut used: Vec<u8> = live
-            .iter()
-            .filter(|p| !is_terminal(p) && p.uid().as_deref() != Some(uid.as_str()))
-            .filter_map(|p| {
-                p.status
-                    .as_ref()?
-                    .pod_ip
-                    .as_ref()?
-                    .strip_prefix(&prefix)?
-                    .parse()
-                    .ok()
-            })
-            .collect();
-        used.extend(
-            in_flight
-                .values()
-                .filter(|(n, _)| *n == index)
-                .map(|(_, o)| *o),
-        );
+        // Addresses in use: those of the node's other live pods, and those
+        // handed out but not shown yet.
+        let mut used = [false; 256];
+        for p in self.pods.state() {
+            let on_node = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(&node);
+            if !on_node || is_terminal(&p) || p.uid().as_deref() == Some(uid.as_str()) {
+                continue;
+            }
+            let octet = p
+                .status
+                .as_ref()
+                .and_then(|s| s.pod_ip.as_ref())
+                .and_then(|ip| ip.strip_prefix(&prefix))
+                .and_then(|o| o.parse::<u8>().ok());
+            if let Some(o) = octet {
+                used[usize::from(o)] = true;
+            }
+        }
+        for a in in_flight.values() {
+            if a.node == index {
+                used[usize::from(a.octet)] = true;
+            }
+        }
         let octet = (2..=254u8)
-            .find(|o| !used.contains(o))
-            .ok_or_else(|| Error::NoAddress(node_name(index)))?;
-        in_flight.insert(uid, (index, octet));
+            .find(|o| !used[usize::from(*o)])
+            .ok_or_else(|| Error::NoAddress(node.clone()))?;
+        in_flight.insert(
+            uid,
+            Allocation {
+                pod: ObjectRef::from_obj(pod),
+                node: index,
+                octet,
+            },
+        );
         Ok(format!("{prefix}{octet}"))
     }
 }

@@ -8,12 +8,12 @@
 //! `node.kubernetes.io/unschedulable:NoSchedule`. Taints no longer called
 //! for are removed. (No eviction: NoExecute taints only keep new pods off.)
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Taint};
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
@@ -31,36 +31,35 @@ const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 /// The node conditions a kubelet posts, in its order.
 const CONDITIONS: [&str; 4] = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"];
 
-pub async fn run(client: Client, recorder: Recorder) -> anyhow::Result<()> {
-    let nodes: Api<Node> = Api::all(client.clone());
-    let leases: Api<Lease> = Api::namespaced(client, LEASE_NAMESPACE);
+/// Check every node each MONITOR_PERIOD, from the watch caches of nodes
+/// and node Leases (as upstream's controller works from its informers).
+pub async fn run(
+    client: Client,
+    recorder: Recorder,
+    nodes: Store<Node>,
+    leases: Store<Lease>,
+) -> anyhow::Result<()> {
+    let api: Api<Node> = Api::all(client);
+    nodes.wait_until_ready().await?;
+    leases.wait_until_ready().await?;
     loop {
-        if let Err(e) = monitor(&nodes, &leases, &recorder).await {
-            tracing::debug!(error = %e, "node lifecycle pass failed");
-        }
+        monitor(&api, &nodes, &leases, &recorder).await;
         tokio::time::sleep(MONITOR_PERIOD).await;
     }
 }
 
-async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>, recorder: &Recorder) -> kube::Result<()> {
-    let renewed: HashMap<String, jiff::Timestamp> = leases
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|l| {
-            let t = l.spec.as_ref()?.renew_time.as_ref()?.0;
-            Some((l.name_any(), t))
-        })
-        .collect();
+async fn monitor(api: &Api<Node>, nodes: &Store<Node>, leases: &Store<Lease>, recorder: &Recorder) {
     let now = jiff::Timestamp::now();
-    for node in nodes.list(&ListParams::default()).await?.items {
+    for node in nodes.state() {
         let name = node.name_any();
-        let stale = stale_conditions(&node, renewed.get(&name).copied(), now);
-        let mut current = node.clone();
+        let renewed = leases
+            .get(&ObjectRef::new(&name).within(LEASE_NAMESPACE))
+            .and_then(|l| Some(l.spec.as_ref()?.renew_time.as_ref()?.0));
+        let stale = stale_conditions(&node, renewed, now);
+        let mut current = (*node).clone();
         if let Some(conditions) = stale {
             let patch = json!({"status": {"conditions": conditions}});
-            match nodes
+            match api
                 .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
@@ -81,7 +80,7 @@ async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>, recorder: &Recorder) ->
                 "metadata": {"resourceVersion": current.resource_version()},
                 "spec": {"taints": taints},
             });
-            if let Err(e) = nodes
+            if let Err(e) = api
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
@@ -89,7 +88,6 @@ async fn monitor(nodes: &Api<Node>, leases: &Api<Lease>, recorder: &Recorder) ->
             }
         }
     }
-    Ok(())
 }
 
 fn ready_condition(node: &Node) -> Option<&NodeCondition> {

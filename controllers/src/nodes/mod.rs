@@ -12,18 +12,43 @@ mod pod_status;
 
 use std::sync::Arc;
 
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Node;
+use tokio::sync::Notify;
+
+use crate::util::watched_store;
 use crate::Context;
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let count = ctx.config.nodes;
     let mut tasks = tokio::task::JoinSet::new();
+    // One watch of Nodes and one of Leases serve every simulated kubelet
+    // and the lifecycle checks.
+    let unused = Arc::new(Notify::new());
+    let (nodes, node_events) = watched_store::<Node>(&ctx.client, &unused);
+    let (leases, lease_events) = watched_store::<Lease>(&ctx.client, &unused);
+    tasks.spawn(async move {
+        node_events.await;
+        anyhow::bail!("node watch ended")
+    });
+    tasks.spawn(async move {
+        lease_events.await;
+        anyhow::bail!("lease watch ended")
+    });
     for index in 1..=count {
         let recorder = ctx.recorder("kubelet").with_host(&node_name(index));
-        tasks.spawn(node::run(ctx.client.clone(), recorder, index));
+        tasks.spawn(node::run(
+            ctx.client.clone(),
+            recorder,
+            index,
+            nodes.clone(),
+        ));
     }
     tasks.spawn(lifecycle::run(
         ctx.client.clone(),
         ctx.recorder("node-controller"),
+        nodes,
+        leases,
     ));
     if count > 0 {
         tasks.spawn(kubelet::run(ctx.clone()));

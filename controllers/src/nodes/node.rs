@@ -1,15 +1,22 @@
 //! One simulated node: its Node object (created if missing), its status
 //! as a kubelet posts it (capacity, conditions, addresses, nodeInfo), and
-//! its heartbeat, a Lease in `kube-node-lease` renewed every 10 s. The full
-//! status is posted again every minute (refreshing `lastHeartbeatTime`),
-//! and at once when someone else marked the node not Ready.
+//! its heartbeat, a Lease in `kube-node-lease` renewed every 10 s, as
+//! upstream's kubelet: the full status is posted only when it differs from
+//! what the node shows (e.g. someone else marked the node not Ready) or
+//! every 5 minutes (`nodeStatusReportFrequency`), refreshing
+//! `lastHeartbeatTime`. The node is read from the shared watch cache, not
+//! fetched before each beat; the nodes' beats are spread over the renew
+//! interval (a random start, then a little jitter) so that a thousand
+//! nodes do not renew in lockstep.
 
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use serde_json::{json, Value};
 
@@ -21,18 +28,49 @@ pub const LEASE_DURATION_SECONDS: i32 = 40;
 /// How often the Lease is renewed (upstream: a quarter of its duration).
 const RENEW: Duration = Duration::from_secs(10);
 /// How often the whole status is posted even when nothing changed
-/// (upstream `nodeStatusReportFrequency` is 5 min; we are chattier).
-const REPORT: Duration = Duration::from_secs(60);
+/// (upstream `nodeStatusReportFrequency`).
+const REPORT: Duration = Duration::from_secs(300);
+/// Each period is stretched by up to this share at random (upstream's
+/// kubelet jitters its status loop by 4%).
+const JITTER: f64 = 0.04;
 
 pub const KUBELET_VERSION: &str = "v1.33.1";
 
-pub async fn run(client: Client, recorder: Recorder, index: u32) -> anyhow::Result<()> {
+/// A random number in [0, 1).
+fn random_unit() -> f64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub async fn run(
+    client: Client,
+    recorder: Recorder,
+    index: u32,
+    cache: Store<Node>,
+) -> anyhow::Result<()> {
     let name = node_name(index);
     let nodes: Api<Node> = Api::all(client.clone());
     let leases: Api<Lease> = Api::namespaced(client, LEASE_NAMESPACE);
     let mut last_report: Option<Instant> = None;
+    let mut first = true;
     loop {
-        match heartbeat(&nodes, &leases, index, &name, last_report).await {
+        let cached = cache.get(&ObjectRef::new(&name));
+        match heartbeat(
+            &nodes,
+            &leases,
+            cached.as_deref(),
+            index,
+            &name,
+            last_report,
+        )
+        .await
+        {
             Ok(Report::Posted { was_ready, node }) => {
                 if last_report.is_none() {
                     announce_start(&recorder, &node).await;
@@ -48,7 +86,16 @@ pub async fn run(client: Client, recorder: Recorder, index: u32) -> anyhow::Resu
             Ok(Report::Skipped) => {}
             Err(e) => tracing::debug!(node = %name, error = %e, "heartbeat failed"),
         }
-        tokio::time::sleep(RENEW).await;
+        // The first beat registers the node at once; the next one comes
+        // at a random point of the interval, so that the nodes' beats are
+        // spread over it from then on.
+        let share = if first {
+            random_unit()
+        } else {
+            1.0 + JITTER * random_unit()
+        };
+        first = false;
+        tokio::time::sleep(RENEW.mul_f64(share)).await;
     }
 }
 
@@ -88,29 +135,38 @@ enum Report {
 }
 
 /// One beat: the Node exists, its Lease is renewed, its status posted when
-/// due.
+/// due. `cached` is the node as the watch cache has it (None: not seen
+/// yet, so it is fetched, and created when missing).
 async fn heartbeat(
     nodes: &Api<Node>,
     leases: &Api<Lease>,
+    cached: Option<&Node>,
     index: u32,
     name: &str,
     last_report: Option<Instant>,
 ) -> kube::Result<Report> {
-    let node = match nodes.get_opt(name).await? {
+    let fetched;
+    let node = match cached {
         Some(n) => n,
-        None => match nodes.create(&PostParams::default(), &new_node(index)).await {
-            Ok(n) => n,
-            Err(kube::Error::Api(e)) if e.code == 409 => nodes.get(name).await?,
-            Err(e) => return Err(e),
-        },
+        None => {
+            fetched = match nodes.get_opt(name).await? {
+                Some(n) => n,
+                None => match nodes.create(&PostParams::default(), &new_node(index)).await {
+                    Ok(n) => n,
+                    Err(kube::Error::Api(e)) if e.code == 409 => nodes.get(name).await?,
+                    Err(e) => return Err(e),
+                },
+            };
+            &fetched
+        }
     };
-    renew_lease(leases, &node).await?;
-    let ready = condition_status(&node, "Ready") == Some("True");
+    renew_lease(leases, node).await?;
+    let ready = condition_status(node, "Ready") == Some("True");
     let due = last_report.is_none_or(|t| t.elapsed() >= REPORT);
-    if ready && !due {
+    if !due && !differs(index, node) {
         return Ok(Report::Skipped);
     }
-    let status = node_status(index, &node);
+    let status = node_status(index, node);
     let node = nodes
         .patch_status(
             name,
@@ -122,6 +178,35 @@ async fn heartbeat(
         was_ready: ready,
         node: Box::new(node),
     })
+}
+
+fn as_value<T: serde::Serialize>(v: &Option<T>) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Whether the node shows a status other than the one its kubelet posts
+/// (heartbeat and transition times aside): a condition someone else set,
+/// or resources or addresses missing.
+fn differs(index: u32, node: &Node) -> bool {
+    let wanted = node_status(index, node);
+    let Some(status) = &node.status else {
+        return true;
+    };
+    let shown = |c: &str| condition_status(node, c);
+    let conditions_differ = wanted["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| shown(c["type"].as_str().unwrap_or_default()) != c["status"].as_str());
+    conditions_differ
+        || as_value(&status.allocatable) != wanted["allocatable"]
+        || as_value(&status.capacity) != wanted["capacity"]
+        || as_value(&status.addresses) != wanted["addresses"]
+        || status
+            .node_info
+            .as_ref()
+            .map(|i| i.kubelet_version.as_str())
+            != Some(KUBELET_VERSION)
 }
 
 fn condition_status<'a>(node: &'a Node, kind: &str) -> Option<&'a str> {
@@ -307,5 +392,19 @@ mod tests {
             serde_json::from_value(json!({"metadata": {"name": "n"}, "status": status}))
                 .expect("node");
         assert!(node.status.is_some());
+        assert!(!differs(2, &node));
+        let mut unknown = node.clone();
+        for c in unknown
+            .status
+            .as_mut()
+            .and_then(|s| s.conditions.as_mut())
+            .into_iter()
+            .flatten()
+        {
+            c.status = "Unknown".into();
+        }
+        assert!(differs(2, &unknown));
+        assert!(differs(2, &Node::default()));
+        assert!(differs(3, &node));
     }
 }

@@ -12,25 +12,26 @@
 //! just bound count on their node ("assumed", as upstream's cache) until
 //! the store shows them bound.
 
+mod node_info;
 mod predicates;
 pub(crate) mod resources;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::ResourceExt;
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::events::{EventType, Recorder};
 use crate::util::watched_store;
 use crate::Context;
-use predicates::Usage;
+use node_info::{NodeInfo, PodRequests};
 
 pub const SCHEDULER_NAME: &str = "default-scheduler";
 
@@ -40,6 +41,8 @@ const RETRY: Duration = Duration::from_secs(10);
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// Best-effort writes (conditions, events) in flight beside the passes.
 const WRITES_IN_FLIGHT: usize = 16;
+/// Bindings in flight beside the passes (upstream binds asynchronously too).
+const BINDINGS_IN_FLIGHT: usize = 32;
 /// A repeated FailedScheduling event (same message) at most this often.
 const EVENT_REPEAT: Duration = Duration::from_secs(60);
 
@@ -50,6 +53,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let (nodes, node_events) = watched_store::<Node>(&client, &wake);
     let (claims, claim_events) = watched_store::<PersistentVolumeClaim>(&client, &wake);
     let (classes, class_events) = watched_store::<StorageClass>(&client, &wake);
+    let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut scheduler = Scheduler {
         client: client.clone(),
         recorder: ctx.recorder(SCHEDULER_NAME),
@@ -58,8 +62,14 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         claims,
         classes,
         assumed: HashMap::new(),
+        requests: HashMap::new(),
         unschedulable: HashMap::new(),
-        writes: Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT)),
+        next_start: 0,
+        writes: Arc::new(Semaphore::new(WRITES_IN_FLIGHT)),
+        bindings: Arc::new(Semaphore::new(BINDINGS_IN_FLIGHT)),
+        failed_tx,
+        failed,
+        wake: wake.clone(),
     };
     let passes = async move {
         scheduler.pods.wait_until_ready().await?;
@@ -91,12 +101,25 @@ struct Scheduler {
     nodes: Store<Node>,
     claims: Store<PersistentVolumeClaim>,
     classes: Store<StorageClass>,
-    /// Pods bound by us that the store does not show bound yet: uid -> (node, spec).
-    assumed: HashMap<String, (String, PodSpec)>,
+    /// Pods bound (or being bound) by us that the store does not show
+    /// bound yet: uid -> node. They count on that node meanwhile.
+    assumed: HashMap<String, String>,
+    /// Each live pod's requests, parsed once: uid -> requests (a pod's
+    /// resources cannot change once it exists).
+    requests: HashMap<String, Arc<PodRequests>>,
     /// Pods we found no node for: uid -> (message, when its event was recorded).
     unschedulable: HashMap<String, (String, Instant)>,
+    /// Where the next pod's search over the nodes starts (upstream's
+    /// `nextStartNodeIndex`): each search goes on where the last stopped.
+    next_start: usize,
     /// Bounds the best-effort writes running beside the passes.
-    writes: Arc<tokio::sync::Semaphore>,
+    writes: Arc<Semaphore>,
+    /// Bounds the bindings running beside the passes.
+    bindings: Arc<Semaphore>,
+    /// Bindings that failed report their pod's uid here, to be forgotten.
+    failed_tx: mpsc::UnboundedSender<String>,
+    failed: mpsc::UnboundedReceiver<String>,
+    wake: Arc<Notify>,
 }
 
 fn is_terminal(pod: &Pod) -> bool {
@@ -126,26 +149,54 @@ fn wants_scheduling(pod: &Pod) -> bool {
 }
 
 impl Scheduler {
+    /// The pod's requests, parsed the first time they are asked for.
+    fn requests_of(&mut self, uid: &str, pod: &Pod) -> Arc<PodRequests> {
+        if let Some(r) = self.requests.get(uid) {
+            return r.clone();
+        }
+        let r = Arc::new(pod.spec.as_ref().map(PodRequests::of).unwrap_or_default());
+        self.requests.insert(uid.to_string(), r.clone());
+        r
+    }
+
     async fn pass(&mut self) {
-        let nodes = self.nodes.state();
+        // Bindings that failed: their pods are pending again.
+        while let Ok(uid) = self.failed.try_recv() {
+            self.assumed.remove(&uid);
+        }
         let pods = self.pods.state();
-        let mut usage: HashMap<String, Usage> = HashMap::new();
-        let mut by_uid: HashMap<String, bool> = HashMap::new();
+        // The node snapshot of this pass, in a stable order (by name) so
+        // that successive searches go round the nodes.
+        let mut infos: Vec<NodeInfo> = self.nodes.state().into_iter().map(NodeInfo::new).collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        let position: HashMap<String, usize> = infos
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        let mut live: HashMap<String, bool> = HashMap::with_capacity(pods.len());
         for pod in &pods {
             let uid = pod.uid().unwrap_or_default();
-            by_uid.insert(uid, bound_node(pod).is_some());
-            if let (Some(node), Some(spec)) = (bound_node(pod), &pod.spec) {
+            let node = bound_node(pod);
+            live.insert(uid.clone(), node.is_some());
+            if let Some(node) = node {
                 if !is_terminal(pod) {
-                    usage.entry(node.to_string()).or_default().add(spec);
+                    if let Some(&i) = position.get(node) {
+                        let req = self.requests_of(&uid, pod);
+                        infos[i].usage.add(&req);
+                    }
                 }
             }
         }
+        self.requests.retain(|uid, _| live.contains_key(uid));
         // Assumed pods stay counted until the store shows them bound; pods
         // gone from the store are forgotten.
         self.assumed
-            .retain(|uid, _| by_uid.get(uid).is_some_and(|bound| !bound));
-        for (node, spec) in self.assumed.values() {
-            usage.entry(node.clone()).or_default().add(spec);
+            .retain(|uid, _| live.get(uid).is_some_and(|bound| !bound));
+        for (uid, node) in &self.assumed {
+            if let (Some(&i), Some(req)) = (position.get(node), self.requests.get(uid)) {
+                infos[i].usage.add(req);
+            }
         }
         let mut pending: Vec<&Arc<Pod>> = pods
             .iter()
@@ -159,47 +210,66 @@ impl Scheduler {
                 .then_with(|| a.creation_timestamp().cmp(&b.creation_timestamp()))
                 .then_with(|| a.name_any().cmp(&b.name_any()))
         });
-        let pending_uids: Vec<String> = pending.iter().filter_map(|p| p.uid()).collect();
+        let pending_uids: HashSet<String> = pending.iter().filter_map(|p| p.uid()).collect();
         self.unschedulable
             .retain(|uid, _| pending_uids.contains(uid));
         for pod in pending {
-            self.schedule_one(pod, &nodes, &mut usage).await;
+            self.schedule_one(pod, &mut infos).await;
         }
     }
 
-    async fn schedule_one(
-        &mut self,
-        pod: &Pod,
-        nodes: &[Arc<Node>],
-        usage: &mut HashMap<String, Usage>,
-    ) {
+    async fn schedule_one(&mut self, pod: &Pod, infos: &mut [NodeInfo]) {
         let Some(spec) = &pod.spec else { return };
+        let total = infos.len();
         if let Some(reason) = self.unready_claims(pod) {
-            let message = predicates::prefilter_error(nodes.len(), &reason);
+            let message = predicates::prefilter_error(total, &reason);
             self.mark_unschedulable(pod, &message).await;
             return;
         }
-        let empty = Usage::default();
+        let uid = pod.uid().unwrap_or_default();
+        let req = self.requests_of(&uid, pod);
+        // Filter from where the last search stopped until enough nodes
+        // fit (upstream's percentageOfNodesToScore) or all were seen.
+        let enough = node_info::feasible_nodes_to_find(total);
+        let start = if total == 0 {
+            0
+        } else {
+            self.next_start % total
+        };
         let mut rejections = Vec::new();
-        let mut feasible: Vec<(&Node, &Usage)> = Vec::new();
-        for node in nodes {
-            let u = usage.get(&node.name_any()).unwrap_or(&empty);
-            match predicates::filter(spec, node, u) {
-                Ok(()) => feasible.push((node.as_ref(), u)),
+        let mut feasible: Vec<&NodeInfo> = Vec::new();
+        let mut examined = 0;
+        for k in 0..total {
+            let node = &infos[(start + k) % total];
+            examined += 1;
+            match predicates::filter(spec, &req, node) {
+                Ok(()) => {
+                    feasible.push(node);
+                    if feasible.len() >= enough {
+                        break;
+                    }
+                }
                 Err(r) => rejections.push(r),
             }
         }
-        match predicates::pick(spec, &feasible) {
+        if total > 0 {
+            self.next_start = (start + examined) % total;
+        }
+        let chosen = predicates::pick(spec, &req, &feasible).map(|n| n.name.clone());
+        drop(feasible);
+        match chosen {
             Some(node) => {
-                if self.bind(pod, &node).await {
-                    usage.entry(node.clone()).or_default().add(spec);
-                    let uid = pod.uid().unwrap_or_default();
-                    self.unschedulable.remove(&uid);
-                    self.assumed.insert(uid, (node, spec.clone()));
+                // Assume the pod onto the node now (the rest of the pass
+                // counts it there) and bind it beside the pass.
+                if let Some(info) = infos.iter_mut().find(|n| n.name == node) {
+                    info.usage.add(&req);
                 }
+                self.unschedulable.remove(&uid);
+                self.assumed.insert(uid.clone(), node.clone());
+                self.bind(pod, node, uid).await;
             }
             None => {
-                let message = predicates::fit_error(nodes.len(), &rejections);
+                let message = predicates::fit_error(total, &rejections);
                 self.mark_unschedulable(pod, &message).await;
             }
         }
@@ -244,48 +314,59 @@ impl Scheduler {
         unbound.then(|| "pod has unbound immediate PersistentVolumeClaims".to_string())
     }
 
-    /// POST the binding; true when the pod is now ours on `node`.
-    async fn bind(&self, pod: &Pod, node: &str) -> bool {
+    /// POST the binding beside the pass (at most BINDINGS_IN_FLIGHT at a
+    /// time); when it fails, the pod is forgotten and tried again.
+    async fn bind(&self, pod: &Pod, node: String, uid: String) {
+        let permit = match self.bindings.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
+        };
         let ns = pod.namespace().unwrap_or_default();
         let name = pod.name_any();
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let binding = json!({
             "apiVersion": "v1",
             "kind": "Binding",
-            "metadata": {"name": name, "namespace": ns, "uid": pod.uid()},
+            "metadata": {"name": name, "namespace": ns, "uid": uid},
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         });
-        match api
-            .create_subresource::<_, serde_json::Value>(
-                "binding",
-                &name,
-                &PostParams::default(),
-                &binding,
-            )
-            .await
-        {
-            Ok(_) => {
-                tracing::debug!(pod = %format!("{ns}/{name}"), node, "bound");
-                // Events are best effort: record them beside the pass, not in it.
-                let recorder = self.recorder.clone();
-                let pod = pod.clone();
-                let message = format!("Successfully assigned {ns}/{name} to {node}");
-                self.spawn_write(async move {
+        let recorder = self.recorder.clone();
+        let writes = self.writes.clone();
+        let failed = self.failed_tx.clone();
+        let wake = self.wake.clone();
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            let result = api
+                .create_subresource::<_, serde_json::Value>(
+                    "binding",
+                    &name,
+                    &PostParams::default(),
+                    &binding,
+                )
+                .await;
+            drop(permit);
+            match result {
+                Ok(_) => {
+                    tracing::debug!(pod = %format!("{ns}/{name}"), node, "bound");
+                    // Events are best effort and bounded like the other writes.
+                    let message = format!("Successfully assigned {ns}/{name} to {node}");
+                    let _permit = writes.acquire_owned().await;
                     recorder
                         .publish(&pod, EventType::Normal, "Scheduled", &message)
                         .await;
-                });
-                true
+                    return;
+                }
+                Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {
+                    tracing::debug!(pod = %format!("{ns}/{name}"), error = %e, "binding refused");
+                }
+                Err(e) => {
+                    tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "binding failed");
+                }
             }
-            Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {
-                tracing::debug!(pod = %format!("{ns}/{name}"), error = %e, "binding refused");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(pod = %format!("{ns}/{name}"), error = %e, "binding failed");
-                false
-            }
-        }
+            // The pass reads this before it next counts the assumed pods.
+            let _ = failed.send(uid);
+            wake.notify_one();
+        });
     }
 
     /// PodScheduled=False/Unschedulable with `message`, and a

@@ -1,16 +1,17 @@
 //! The scheduler's filters, in upstream's plugin order (NodeUnschedulable,
 //! NodeName, TaintToleration, NodeAffinity, NodeResourcesFit), each giving
 //! upstream's reason strings, and the least-allocated score. Pure
-//! functions over a pod and a node's state, so they are unit-tested here.
+//! functions over a pod and a node's state as [`NodeInfo`] has it, so they
+//! are unit-tested here.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration,
+    NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration,
 };
 use kube::ResourceExt;
 
-use super::resources::{self, Amounts};
+use super::node_info::{NodeInfo, PodRequests};
 
 /// Upstream's filter reasons.
 pub const REASON_UNSCHEDULABLE: &str = "node(s) were unschedulable";
@@ -35,45 +36,17 @@ impl Rejection {
     }
 }
 
-/// What is already on a node: requested resources of its bound,
-/// non-terminated pods, and how many there are.
-#[derive(Debug, Clone, Default)]
-pub struct Usage {
-    pub requested: Amounts,
-    pub pods: i128,
-    /// cpu and memory with upstream's non-zero defaults, for scoring.
-    pub scoring_cpu: i128,
-    pub scoring_mem: i128,
-}
-
-impl Usage {
-    pub fn add(&mut self, spec: &PodSpec) {
-        for (k, v) in resources::pod_requests(spec) {
-            *self.requested.entry(k).or_default() += v;
-        }
-        let (cpu, mem) = resources::scoring_requests(spec);
-        self.scoring_cpu += cpu;
-        self.scoring_mem += mem;
-        self.pods += 1;
-    }
-}
-
 /// Run every filter; `Ok(())` when the pod fits the node.
-pub fn filter(spec: &PodSpec, node: &Node, usage: &Usage) -> Result<(), Rejection> {
+pub fn filter(spec: &PodSpec, req: &PodRequests, node: &NodeInfo) -> Result<(), Rejection> {
     node_unschedulable(spec, node)?;
     node_name(spec, node)?;
     taint_toleration(spec, node)?;
     node_affinity(spec, node)?;
-    resources_fit(spec, node, usage)
+    resources_fit(req, node)
 }
 
-fn node_unschedulable(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
-    let cordoned = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.unschedulable)
-        .unwrap_or(false);
-    if !cordoned {
+fn node_unschedulable(spec: &PodSpec, node: &NodeInfo) -> Result<(), Rejection> {
+    if !node.cordoned {
         return Ok(());
     }
     let taint = Taint {
@@ -87,55 +60,20 @@ fn node_unschedulable(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
     Err(Rejection::hard(REASON_UNSCHEDULABLE))
 }
 
-fn node_name(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
+fn node_name(spec: &PodSpec, node: &NodeInfo) -> Result<(), Rejection> {
     match spec.node_name.as_deref() {
-        Some(n) if !n.is_empty() && n != node.name_any() => Err(Rejection::hard(REASON_NODE_NAME)),
+        Some(n) if !n.is_empty() && n != node.name => Err(Rejection::hard(REASON_NODE_NAME)),
         _ => Ok(()),
     }
 }
 
-/// The taints a node effectively has: its own, plus the not-ready taint
-/// when its Ready condition is not True and nothing has tainted it yet
-/// (upstream's node lifecycle controller adds one soon after).
-pub fn effective_taints(node: &Node) -> Vec<Taint> {
-    let mut taints = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.clone())
-        .unwrap_or_default();
-    let ready = node
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.status.as_str());
-    let key = match ready {
-        Some("True") => None,
-        Some("Unknown") => Some("node.kubernetes.io/unreachable"),
-        _ => Some("node.kubernetes.io/not-ready"),
-    };
-    if let Some(key) = key {
-        if !taints
-            .iter()
-            .any(|t| t.key == key && t.effect == "NoSchedule")
-        {
-            taints.push(Taint {
-                key: key.into(),
-                effect: "NoSchedule".into(),
-                ..Default::default()
-            });
-        }
-    }
-    taints
-}
-
-fn taint_toleration(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
+fn taint_toleration(spec: &PodSpec, node: &NodeInfo) -> Result<(), Rejection> {
     let tolerations = spec.tolerations.as_deref().unwrap_or_default();
-    for taint in effective_taints(node) {
+    for taint in &node.taints {
         if !matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute") {
             continue;
         }
-        if !tolerated(tolerations, &taint) {
+        if !tolerated(tolerations, taint) {
             return Err(Rejection::hard(format!(
                 "node(s) had untolerated taint {{{}: {}}}",
                 taint.key,
@@ -165,8 +103,8 @@ pub fn tolerated(tolerations: &[Toleration], taint: &Taint) -> bool {
     })
 }
 
-fn node_affinity(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
-    let labels = node.labels();
+fn node_affinity(spec: &PodSpec, node: &NodeInfo) -> Result<(), Rejection> {
+    let labels = node.node.labels();
     if let Some(selector) = &spec.node_selector {
         if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             return Err(Rejection::hard(REASON_AFFINITY));
@@ -181,12 +119,11 @@ fn node_affinity(spec: &PodSpec, node: &Node) -> Result<(), Rejection> {
                 .as_ref()
         });
     if let Some(required) = required {
-        let name = node.name_any();
         // The terms are ORed; an empty list matches nothing.
         if !required
             .node_selector_terms
             .iter()
-            .any(|t| term_matches(t, labels, &name))
+            .any(|t| term_matches(t, labels, &node.name))
         {
             return Err(Rejection::hard(REASON_AFFINITY));
         }
@@ -240,41 +177,19 @@ fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool
     }
 }
 
-/// A node's allocatable resources in thousandths.
-pub fn allocatable(node: &Node) -> Amounts {
-    node.status
-        .as_ref()
-        .and_then(|s| s.allocatable.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| resources::milli(&v.0).map(|m| (k.clone(), m)))
-        .collect()
-}
-
-fn resources_fit(spec: &PodSpec, node: &Node, usage: &Usage) -> Result<(), Rejection> {
-    let alloc = allocatable(node);
+fn resources_fit(req: &PodRequests, node: &NodeInfo) -> Result<(), Rejection> {
+    let usage = &node.usage;
     let mut reasons = Vec::new();
-    let max_pods = alloc.get("pods").copied().unwrap_or(0) / 1000;
+    let max_pods = node.allocatable("pods") / 1000;
     if usage.pods + 1 > max_pods {
         reasons.push(REASON_TOO_MANY_PODS.to_string());
     }
-    let want = resources::pod_requests(spec);
-    let mut names: Vec<&String> = want.keys().collect();
-    // Upstream checks cpu, memory, ephemeral-storage first, then the rest.
-    names.sort_by_key(|n| match n.as_str() {
-        "cpu" => (0, String::new()),
-        "memory" => (1, String::new()),
-        "ephemeral-storage" => (2, String::new()),
-        other => (3, other.to_string()),
-    });
-    for name in names {
-        let need = want.get(name).copied().unwrap_or(0);
-        if need <= 0 {
+    for (name, need) in &req.amounts {
+        if *need <= 0 {
             continue;
         }
-        let have = alloc.get(name).copied().unwrap_or(0);
         let used = usage.requested.get(name).copied().unwrap_or(0);
-        if need > have - used {
+        if *need > node.allocatable(name) - used {
             reasons.push(format!("Insufficient {name}"));
         }
     }
@@ -290,9 +205,9 @@ fn resources_fit(spec: &PodSpec, node: &Node, usage: &Usage) -> Result<(), Rejec
 
 /// Upstream's LeastAllocated score (0..=100): the mean free share of cpu
 /// and memory once the pod is placed.
-pub fn score(spec: &PodSpec, node: &Node, usage: &Usage) -> i128 {
-    let alloc = allocatable(node);
-    let (cpu, mem) = resources::scoring_requests(spec);
+pub fn score(req: &PodRequests, node: &NodeInfo) -> i128 {
+    let usage = &node.usage;
+    let (cpu, mem) = (req.scoring_cpu, req.scoring_mem);
     let part = |cap: i128, used: i128| {
         if cap <= 0 || used > cap {
             0
@@ -300,21 +215,14 @@ pub fn score(spec: &PodSpec, node: &Node, usage: &Usage) -> i128 {
             (cap - used) * 100 / cap
         }
     };
-    let cpu_score = part(
-        alloc.get("cpu").copied().unwrap_or(0),
-        usage.scoring_cpu + cpu,
-    );
-    let mem_score = part(
-        alloc.get("memory").copied().unwrap_or(0),
-        usage.scoring_mem + mem,
-    );
+    let cpu_score = part(node.allocatable("cpu"), usage.scoring_cpu + cpu);
+    let mem_score = part(node.allocatable("memory"), usage.scoring_mem + mem);
     (cpu_score + mem_score) / 2
 }
 
 /// The sum of the weights of the pod's preferred node affinity terms the
 /// node matches (upstream NodeAffinity score before normalizing).
-fn preferred_affinity(spec: &PodSpec, node: &Node) -> i128 {
-    let name = node.name_any();
+fn preferred_affinity(spec: &PodSpec, node: &NodeInfo) -> i128 {
     spec.affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
@@ -324,19 +232,16 @@ fn preferred_affinity(spec: &PodSpec, node: &Node) -> i128 {
         })
         .into_iter()
         .flatten()
-        .filter(|t| term_matches(&t.preference, node.labels(), &name))
+        .filter(|t| term_matches(&t.preference, node.node.labels(), &node.name))
         .map(|t| i128::from(t.weight))
         .sum()
 }
 
 /// How many PreferNoSchedule taints of the node the pod does not tolerate.
-fn intolerable_soft_taints(spec: &PodSpec, node: &Node) -> i128 {
+fn intolerable_soft_taints(spec: &PodSpec, node: &NodeInfo) -> i128 {
     let tolerations = spec.tolerations.as_deref().unwrap_or_default();
-    node.spec
-        .as_ref()
-        .and_then(|s| s.taints.as_ref())
-        .into_iter()
-        .flatten()
+    node.taints
+        .iter()
         .filter(|t| t.effect == "PreferNoSchedule" && !tolerated(tolerations, t))
         .count() as i128
 }
@@ -345,22 +250,26 @@ fn intolerable_soft_taints(spec: &PodSpec, node: &Node) -> i128 {
 /// default score plugins that matter here, each normalized to 0..=100 and
 /// weighted as upstream (LeastAllocated 1, NodeAffinity 2,
 /// TaintToleration 3); ties go to the node with fewer pods, then by name.
-pub fn pick(spec: &PodSpec, feasible: &[(&Node, &Usage)]) -> Option<String> {
+pub fn pick<'a>(
+    spec: &PodSpec,
+    req: &PodRequests,
+    feasible: &[&'a NodeInfo],
+) -> Option<&'a NodeInfo> {
     let affinity: Vec<i128> = feasible
         .iter()
-        .map(|(n, _)| preferred_affinity(spec, n))
+        .map(|n| preferred_affinity(spec, n))
         .collect();
     let soft: Vec<i128> = feasible
         .iter()
-        .map(|(n, _)| intolerable_soft_taints(spec, n))
+        .map(|n| intolerable_soft_taints(spec, n))
         .collect();
     let max_affinity = affinity.iter().copied().max().unwrap_or(0);
     let max_soft = soft.iter().copied().max().unwrap_or(0);
     feasible
         .iter()
         .enumerate()
-        .map(|(i, (node, usage))| {
-            let mut total = score(spec, node, usage);
+        .map(|(i, node)| {
+            let mut total = score(req, node);
             if max_affinity > 0 {
                 total += 2 * affinity[i] * 100 / max_affinity;
             }
@@ -369,10 +278,10 @@ pub fn pick(spec: &PodSpec, feasible: &[(&Node, &Usage)]) -> Option<String> {
             } else {
                 100
             };
-            (total, -usage.pods, std::cmp::Reverse(node.name_any()))
+            (total, -node.usage.pods, std::cmp::Reverse(&node.name), i)
         })
-        .max()
-        .map(|(_, _, std::cmp::Reverse(name))| name)
+        .max_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)))
+        .map(|(_, _, _, i)| feasible[i])
 }
 
 /// Upstream's FitError message: "0/N nodes are available: <histogram>.
@@ -426,9 +335,12 @@ pub fn prefilter_error(total: usize, reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::node_info::Usage;
+    use k8s_openapi::api::core::v1::Node;
     use serde_json::json;
+    use std::sync::Arc;
 
-    fn node(name: &str, extra: serde_json::Value) -> Node {
+    fn node(name: &str, extra: serde_json::Value) -> NodeInfo {
         let mut n = json!({
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "zone": "a", "rank": "5"}},
             "spec": {},
@@ -438,7 +350,19 @@ mod tests {
             }
         });
         merge(&mut n, extra);
-        serde_json::from_value(n).expect("node")
+        let n: Node = serde_json::from_value(n).expect("node");
+        NodeInfo::new(Arc::new(n))
+    }
+
+    fn using(n: &NodeInfo, usage: &Usage) -> NodeInfo {
+        NodeInfo {
+            usage: usage.clone(),
+            ..n.clone()
+        }
+    }
+
+    fn req(s: &PodSpec) -> PodRequests {
+        PodRequests::of(s)
     }
 
     fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
@@ -458,8 +382,8 @@ mod tests {
         serde_json::from_value(s).expect("spec")
     }
 
-    fn reasons(s: &PodSpec, n: &Node) -> Vec<String> {
-        match filter(s, n, &Usage::default()) {
+    fn reasons(s: &PodSpec, n: &NodeInfo) -> Vec<String> {
+        match filter(s, &req(s), n) {
             Ok(()) => vec![],
             Err(r) => r.reasons,
         }
@@ -563,9 +487,9 @@ mod tests {
             json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "3", "memory": "1Gi"}}}]}),
         );
         let mut usage = Usage::default();
-        assert!(filter(&big, &n, &usage).is_ok());
-        usage.add(&big);
-        let err = filter(&big, &n, &usage).expect_err("no room");
+        assert!(filter(&big, &req(&big), &n).is_ok());
+        usage.add(&req(&big));
+        let err = filter(&big, &req(&big), &using(&n, &usage)).expect_err("no room");
         assert_eq!(err.reasons, ["Insufficient cpu"]);
         assert!(err.resolvable);
         let huge = spec(
@@ -584,7 +508,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            filter(&spec(json!({})), &n, &full)
+            filter(&spec(json!({})), &req(&spec(json!({}))), &using(&n, &full))
                 .expect_err("full")
                 .reasons,
             [REASON_TOO_MANY_PODS]
@@ -597,14 +521,16 @@ mod tests {
         let b = node("b", json!({"metadata": {"labels": {"zone": "b"}}}));
         let idle = Usage::default();
         let mut busy = Usage::default();
-        busy.add(&spec(json!({})));
+        busy.add(&req(&spec(json!({}))));
         let plain = spec(json!({}));
+        let picked =
+            |s: &PodSpec, nodes: &[&NodeInfo]| pick(s, &req(s), nodes).map(|n| n.name.clone());
         assert_eq!(
-            pick(&plain, &[(&a, &busy), (&b, &idle)]).as_deref(),
+            picked(&plain, &[&using(&a, &busy), &using(&b, &idle)]).as_deref(),
             Some("b")
         );
         assert_eq!(
-            pick(&plain, &[(&a, &idle), (&b, &idle)]).as_deref(),
+            picked(&plain, &[&using(&a, &idle), &using(&b, &idle)]).as_deref(),
             Some("a")
         );
         let prefers_b = spec(
@@ -613,7 +539,7 @@ mod tests {
             ]}}}),
         );
         assert_eq!(
-            pick(&prefers_b, &[(&a, &idle), (&b, &busy)]).as_deref(),
+            picked(&prefers_b, &[&using(&a, &idle), &using(&b, &busy)]).as_deref(),
             Some("b")
         );
         let soft = node(
@@ -621,10 +547,10 @@ mod tests {
             json!({"spec": {"taints": [{"key": "k", "effect": "PreferNoSchedule"}]}}),
         );
         assert_eq!(
-            pick(&plain, &[(&soft, &idle), (&b, &busy)]).as_deref(),
+            picked(&plain, &[&using(&soft, &idle), &using(&b, &busy)]).as_deref(),
             Some("b")
         );
-        assert_eq!(pick(&plain, &[]), None);
+        assert_eq!(picked(&plain, &[]), None);
     }
 
     #[test]
@@ -632,8 +558,8 @@ mod tests {
         let n = node("n1", json!({}));
         let s = spec(json!({}));
         let mut busy = Usage::default();
-        busy.add(&s);
-        assert!(score(&s, &n, &Usage::default()) > score(&s, &n, &busy));
+        busy.add(&req(&s));
+        assert!(score(&req(&s), &n) > score(&req(&s), &using(&n, &busy)));
     }
 
     #[test]
