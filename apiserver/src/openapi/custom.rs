@@ -61,6 +61,7 @@ fn add(defs: &mut Definitions, r: &'static ResourceInfo) {
         json!([{"group": r.group, "kind": r.kind, "version": r.version}]),
     );
     defs.defs.insert(name.clone(), Value::Object(def));
+    defs.custom.insert(name.clone());
     defs.by_gvk
         .insert((r.group, r.version, r.kind), name.clone());
 
