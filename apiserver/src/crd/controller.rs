@@ -227,30 +227,26 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
     let (taken_resources, taken_kinds) = taken_names(crd, crds);
     let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut next = accepted.clone();
-    // Every check runs; the last conflict found is the one reported.
+    // Every check runs, in upstream's order; the last conflict found is the
+    // one reported.
     let mut problem: Option<(&str, String)> = None;
-    let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
+    let check = |field: &str, reason: &'static str, taken: &BTreeSet<String>, next: &mut Value| {
         let want = get(&requested, field);
         if want == get(&accepted, field) || !taken.contains(&want) {
             next[field] = json!(want);
+            None
         } else {
-            problem = Some((reason, format!("{want:?} is already in use")));
+            Some((reason, format!("{want:?} is already in use")))
         }
     };
-    check("plural", "PluralConflict", &taken_resources);
-    check("singular", "SingularConflict", &taken_resources);
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let requested_short = strings(requested.get("shortNames"));
-    let accepted_short = strings(accepted.get("shortNames"));
+    for (field, reason) in [
+        ("plural", "PluralConflict"),
+        ("singular", "SingularConflict"),
+    ] {
+        problem = check(field, reason, &taken_resources, &mut next).or(problem);
+    }
+    let requested_short = served::strings(requested.get("shortNames"));
+    let accepted_short = served::strings(accepted.get("shortNames"));
     if requested_short != accepted_short {
         let conflicts: Vec<String> = requested_short
             .iter()
@@ -264,20 +260,13 @@ fn desired_status(crd: &Value, crds: &BTreeMap<String, Arc<Value>>, now: &str) -
             _ => problem = Some(("ShortNamesConflict", format!("[{}]", conflicts.join(", ")))),
         }
     }
-    let mut check = |field: &str, reason: &'static str, taken: &BTreeSet<String>| {
-        let want = get(&requested, field);
-        if want == get(&accepted, field) || !taken.contains(&want) {
-            next[field] = json!(want);
-        } else {
-            problem = Some((reason, format!("{want:?} is already in use")));
-        }
-    };
-    check("kind", "KindConflict", &taken_kinds);
-    check("listKind", "ListKindConflict", &taken_kinds);
+    for (field, reason) in [("kind", "KindConflict"), ("listKind", "ListKindConflict")] {
+        problem = check(field, reason, &taken_kinds, &mut next).or(problem);
+    }
     set_names(
         &mut next,
         "categories",
-        &strings(requested.get("categories")),
+        &served::strings(requested.get("categories")),
     );
     let mut conditions: Vec<Value> = status
         .get("conditions")

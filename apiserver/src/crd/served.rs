@@ -97,7 +97,8 @@ fn leak_strs(v: &[String]) -> &'static [&'static str] {
     )
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+/// The strings of a JSON array (none for anything else).
+pub fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
