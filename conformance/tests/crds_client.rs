@@ -1006,3 +1006,33 @@ async fn crd_create_and_delete_through_the_client() {
     .expect("request");
     assert_eq!(code, 404);
 }
+
+#[tokio::test]
+async fn delete_collection_honours_label_selectors() {
+    let s = server();
+    let client = s.client().await;
+    install_foo(&client).await;
+    let foos: Api<Foo> = Api::default_namespaced(client.clone());
+    for (name, tier) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        let mut f = foo(name, 1);
+        f.metadata.labels = Some([("tier".to_string(), tier.to_string())].into());
+        foos.create(&PostParams::default(), &f)
+            .await
+            .expect("create");
+    }
+    foos.delete_collection(
+        &kube::api::DeleteParams::default(),
+        &kube::api::ListParams::default().labels("tier=web"),
+    )
+    .await
+    .expect("deletecollection");
+    let left: Vec<String> = foos
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|f| f.name_any())
+        .collect();
+    assert_eq!(left, ["c"]);
+}
