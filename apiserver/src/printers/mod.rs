@@ -25,7 +25,7 @@ mod docs;
 mod format;
 mod networking;
 mod policy;
-mod quantity;
+pub mod quantity;
 mod rbac;
 mod scheduling;
 mod storage;

@@ -84,6 +84,12 @@ fn parse(s: &str) -> Option<(i128, Format)> {
     Some((if negative { -value } else { value }, format))
 }
 
+/// A quantity's value in nano units (10^-9), rounded up beyond that
+/// precision as Kubernetes does.
+pub fn nanos(s: &str) -> Option<i128> {
+    parse(s).map(|(value, _)| value)
+}
+
 /// The canonical text of a quantity string.
 pub fn canonical(s: &str) -> String {
     match parse(s) {

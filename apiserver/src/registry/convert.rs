@@ -106,6 +106,22 @@ const CURRENT_METRICS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/curren
 const CONDITIONS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/conditions";
 const BEHAVIOR_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/behavior";
 
+/// Fields autoscaling/v1 and v2 share unchanged.
+const HPA_SPEC_FIELDS: &[&str] = &["scaleTargetRef", "minReplicas", "maxReplicas"];
+const HPA_STATUS_FIELDS: &[&str] = &[
+    "observedGeneration",
+    "lastScaleTime",
+    "currentReplicas",
+    "desiredReplicas",
+];
+
+/// The members of `v` named in `keys`.
+fn pick(v: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|k| Some((k.to_string(), v.get(*k)?.clone())))
+        .collect()
+}
+
 fn is_cpu_utilization(m: &Value, target: &str) -> bool {
     m["type"] == "Resource"
         && m["resource"]["name"] == "cpu"
@@ -141,12 +157,7 @@ fn hpa_v2_to_v1(mut obj: Value) -> Value {
     let spec = obj.get("spec").cloned().unwrap_or(json!({}));
     let status = obj.get("status").cloned();
     let metrics = spec["metrics"].as_array().cloned().unwrap_or_default();
-    let mut v1spec = Map::new();
-    for k in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(v) = spec.get(k) {
-            v1spec.insert(k.into(), v.clone());
-        }
-    }
+    let mut v1spec = pick(&spec, HPA_SPEC_FIELDS);
     let (cpu, other): (Vec<Value>, Vec<Value>) = metrics
         .into_iter()
         .partition(|m| is_cpu_utilization(m, "target"));
@@ -165,17 +176,7 @@ fn hpa_v2_to_v1(mut obj: Value) -> Value {
     }
     let mut v1status = None;
     if let Some(st) = status {
-        let mut s = Map::new();
-        for k in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(v) = st.get(k) {
-                s.insert(k.into(), v.clone());
-            }
-        }
+        let mut s = pick(&st, HPA_STATUS_FIELDS);
         let current = st["currentMetrics"].as_array().cloned().unwrap_or_default();
         let (cpu, other): (Vec<Value>, Vec<Value>) = current
             .into_iter()
@@ -226,12 +227,7 @@ fn take_annotation(obj: &mut Value, key: &str) -> Option<Value> {
 /// storage round trip gives.
 fn hpa_v1_to_v2(mut obj: Value) -> Value {
     let spec = obj.get("spec").cloned().unwrap_or(json!({}));
-    let mut v2spec = Map::new();
-    for k in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(v) = spec.get(k) {
-            v2spec.insert(k.into(), v.clone());
-        }
-    }
+    let mut v2spec = pick(&spec, HPA_SPEC_FIELDS);
     let mut metrics = Vec::new();
     if let Some(t) = spec
         .get("targetCPUUtilizationPercentage")
@@ -254,17 +250,7 @@ fn hpa_v1_to_v2(mut obj: Value) -> Value {
     let current_more = take_annotation(&mut obj, CURRENT_METRICS_ANNOTATION);
     let conditions = take_annotation(&mut obj, CONDITIONS_ANNOTATION);
     if let Some(st) = obj.get("status").cloned() {
-        let mut s = Map::new();
-        for k in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(v) = st.get(k) {
-                s.insert(k.into(), v.clone());
-            }
-        }
+        let mut s = pick(&st, HPA_STATUS_FIELDS);
         let mut current = Vec::new();
         if let Some(u) = st
             .get("currentCPUUtilizationPercentage")

@@ -69,65 +69,9 @@ pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     Ok(())
 }
 
-/// Parses a Kubernetes quantity string (`1Gi`, `500m`, `1.5`, `1e3`).
+/// A Kubernetes quantity string (`1Gi`, `500m`, `1.5`, `1e3`) in nano units.
 fn parse(s: &str) -> Option<i128> {
-    let (neg, rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let num_end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    let (num, suffix) = rest.split_at(num_end);
-    if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-        return None;
-    }
-    let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
-    // (multiplier numerator, power of ten) of the suffix
-    let (binary, exp10): (i128, i32) = match suffix {
-        "" => (1, 0),
-        "n" => (1, -9),
-        "u" => (1, -6),
-        "m" => (1, -3),
-        "k" => (1, 3),
-        "M" => (1, 6),
-        "G" => (1, 9),
-        "T" => (1, 12),
-        "P" => (1, 15),
-        "E" => (1, 18),
-        "Ki" => (1 << 10, 0),
-        "Mi" => (1 << 20, 0),
-        "Gi" => (1 << 30, 0),
-        "Ti" => (1 << 40, 0),
-        "Pi" => (1 << 50, 0),
-        "Ei" => (1 << 60, 0),
-        other => {
-            let e = other
-                .strip_prefix('e')
-                .or_else(|| other.strip_prefix('E'))?;
-            (1, e.parse::<i32>().ok()?)
-        }
-    };
-    // digits as an integer and the power of ten of its last digit
-    let digits = format!("{int_part}{frac_part}");
-    if digits.len() > 30 {
-        return None;
-    }
-    let mantissa: i128 = digits.parse().ok()?;
-    let mut exp = exp10 - frac_part.len() as i32 + 9; // in nano-units
-    let mut value = mantissa.checked_mul(binary)?;
-    while exp > 0 {
-        value = value.checked_mul(10)?;
-        exp -= 1;
-    }
-    while exp < 0 {
-        // round up, as Kubernetes does below its nano precision
-        let rounded = value / 10 + i128::from(value % 10 != 0);
-        value = rounded;
-        exp += 1;
-    }
-    Some(if neg { -value } else { value })
+    crate::printers::quantity::nanos(s)
 }
 
 fn quantity_of(v: Option<&Value>, function: &str) -> Result<Quantity, ExecutionError> {
