@@ -5,7 +5,9 @@
 //! per snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use actix_web::{web, HttpRequest};
 
 use crate::resources::{self, GroupInfo, ResourceInfo};
 
@@ -27,6 +29,21 @@ impl std::fmt::Debug for Catalog {
         f.debug_struct("Catalog")
             .field("custom", &self.custom.len())
             .finish()
+    }
+}
+
+/// The built-in catalog, shared (its documents are rendered once).
+pub fn builtin() -> &'static Arc<Catalog> {
+    static BUILTIN: LazyLock<Arc<Catalog>> = LazyLock::new(|| Arc::new(Catalog::builtin()));
+    &BUILTIN
+}
+
+/// The catalog the request's server serves (built-ins when the app has no
+/// state, as in unit tests of single handlers).
+pub fn of_request(req: &HttpRequest) -> Arc<Catalog> {
+    match req.app_data::<web::Data<crate::state::AppState>>() {
+        Some(state) => state.catalog(),
+        None => builtin().clone(),
     }
 }
 

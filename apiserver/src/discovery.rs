@@ -9,7 +9,6 @@
 //! rendered once and served with an `ETag`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock};
 
 use actix_web::{
     http::header::{self, HeaderValue},
@@ -20,7 +19,6 @@ use serde_json::{json, Map, Value};
 use crate::catalog::Catalog;
 use crate::error::{ApiError, Details};
 use crate::resources::{GroupInfo, ResourceInfo};
-use crate::state::AppState;
 
 const DISCOVERY_GROUP: &str = "apidiscovery.k8s.io";
 const DISCOVERY_KIND: &str = "APIGroupDiscoveryList";
@@ -448,21 +446,9 @@ impl Documents {
     }
 }
 
-/// The served catalog of the request's server (built-ins only when the
-/// app has no state, as in unit tests).
-fn catalog_of(req: &HttpRequest) -> Arc<Catalog> {
-    match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.catalog(),
-        None => {
-            static BUILTIN: LazyLock<Arc<Catalog>> = LazyLock::new(|| Arc::new(Catalog::builtin()));
-            BUILTIN.clone()
-        }
-    }
-}
-
 /// Runs `f` on the discovery documents of the request's catalog.
 fn with_docs<T>(req: &HttpRequest, f: impl FnOnce(&Documents) -> T) -> T {
-    let c = catalog_of(req);
+    let c = crate::catalog::of_request(req);
     f(c.discovery.get_or_init(|| Documents::build(&c)))
 }
 

@@ -44,7 +44,7 @@ impl AppState {
             caches: Mutex::new(HashMap::new()),
             garbage_collector: std::sync::atomic::AtomicBool::new(false),
             lifecycle: std::sync::atomic::AtomicU8::new(0),
-            catalog: std::sync::RwLock::new(Arc::new(Catalog::builtin())),
+            catalog: std::sync::RwLock::new(crate::catalog::builtin().clone()),
             crds_synced: tokio::sync::watch::Sender::new(false),
         }))
     }

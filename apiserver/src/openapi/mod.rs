@@ -26,10 +26,8 @@ use serde_json::{json, Map, Value};
 use crate::catalog::Catalog;
 use crate::discovery::content_hash;
 use crate::error::{ApiError, Details};
-use crate::state::AppState;
 use paths::Flavor;
 use schemas::Definitions;
-use std::sync::Arc;
 
 /// `info.version` of the documents: the Kubernetes version we report.
 const KUBE_VERSION: &str = "v1.33.1";
@@ -75,18 +73,16 @@ pub fn prune_unknown_fields(
 /// of a second in debug builds). Blocking: call it from `spawn_blocking` or
 /// before the server starts.
 pub fn prepare() {
-    LazyLock::force(&BUILTIN_CATALOG);
-    documents(&BUILTIN_CATALOG);
+    documents(crate::catalog::builtin());
 }
 
 static DEFINITIONS: LazyLock<Definitions> = LazyLock::new(Definitions::generate);
-static BUILTIN_CATALOG: LazyLock<Arc<Catalog>> = LazyLock::new(|| Arc::new(Catalog::builtin()));
 
 /// The documents of a catalog snapshot, built on first use. Snapshots
 /// without custom resources share the built-in documents.
 fn documents(c: &Catalog) -> &Documents {
-    if c.custom().is_empty() && !std::ptr::eq(c, &**BUILTIN_CATALOG) {
-        return documents(&BUILTIN_CATALOG);
+    if c.custom().is_empty() && !std::ptr::eq(c, &**crate::catalog::builtin()) {
+        return documents(crate::catalog::builtin());
     }
     c.openapi.get_or_init(|| {
         if c.custom().is_empty() {
@@ -95,15 +91,6 @@ fn documents(c: &Catalog) -> &Documents {
             Documents::build(&custom::with_custom(&DEFINITIONS, c), c)
         }
     })
-}
-
-/// The served catalog of the request's server (built-ins when the app has
-/// no state, as in unit tests).
-fn catalog_of(req: &HttpRequest) -> Arc<Catalog> {
-    match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.catalog(),
-        None => BUILTIN_CATALOG.clone(),
-    }
 }
 
 /// A rendered document and its hash (also its entity tag).
@@ -323,7 +310,7 @@ fn serve_as(
 }
 
 async fn v2(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let catalog = catalog_of(&req);
+    let catalog = crate::catalog::of_request(&req);
     let docs = documents(&catalog);
     if wants_v2_protobuf(&req) {
         return Ok(serve_as(&req, &docs.v2_proto, false, v2proto::CONTENT_TYPE));
@@ -338,7 +325,7 @@ async fn v3_index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if !accepts_json(&req) {
         return Err(not_acceptable());
     }
-    let catalog = catalog_of(&req);
+    let catalog = crate::catalog::of_request(&req);
     Ok(serve(&req, &documents(&catalog).v3_index, false))
 }
 
@@ -354,7 +341,7 @@ async fn v3_document(
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner();
     let key = key.trim_end_matches('/');
-    let catalog = catalog_of(&req);
+    let catalog = crate::catalog::of_request(&req);
     let doc = documents(&catalog).v3.get(key).ok_or_else(not_found)?;
     if !accepts_json(&req) {
         return Err(not_acceptable());
