@@ -480,6 +480,139 @@ async fn malformed_bodies_are_bad_requests() {
         .is_empty());
 }
 
+/// Values of the wrong JSON type are refused as decoding into the Go types
+/// refuses them, on every write path, and nothing stored changes (a typed
+/// client listing the kind keeps working).
+#[tokio::test]
+async fn wrongly_typed_values_are_refused() {
+    let s = Server::start();
+    let client = s.client().await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let status = |text: &str| conformance::json(text);
+    let cases = [
+        (
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":1}}"#,
+            "json: cannot unmarshal number into Go struct field ConfigMap.data of type string",
+        ),
+        (
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","labels":"l"}}"#,
+            "json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string",
+        ),
+        (
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","creationTimestamp":"yesterday"}}"#,
+            r#"parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006""#,
+        ),
+    ];
+    for (body, why) in cases {
+        let (code, text) = request(&client, "POST", path, Some("application/json"), body.into())
+            .await
+            .expect("post");
+        assert_eq!(code, 400, "{text}");
+        let st = status(&text);
+        assert_eq!(st["reason"], "BadRequest");
+        assert_eq!(
+            st["message"],
+            format!("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: {why}")
+        );
+    }
+    let (code, text) = request(
+        &client,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        Some("application/json"),
+        br#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":"3"}}"#.to_vec(),
+    )
+    .await
+    .expect("post");
+    assert_eq!(code, 400, "{text}");
+    assert_eq!(
+        status(&text)["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+    );
+    let (code, text) = request(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        Some("application/json"),
+        br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"k":"not base64"}}"#
+            .to_vec(),
+    )
+    .await
+    .expect("post");
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("illegal base64 data at input byte 3"),
+        "{text}"
+    );
+
+    // Patches: the stored object stays as it was.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    cms.create(&PostParams::default(), &configmap("x", &[("a", "1")]))
+        .await
+        .expect("create");
+    let before = cms.get("x").await.expect("get");
+    let one = format!("{path}/x");
+    for (ct, body, detail) in [
+        (
+            "application/merge-patch+json",
+            r#"{"data":{"b":2}}"#,
+            "json: cannot unmarshal number into Go struct field ConfigMap.data of type string",
+        ),
+        (
+            "application/json-patch+json",
+            r#"[{"op":"add","path":"/data/b","value":true}]"#,
+            "json: cannot unmarshal bool into Go struct field ConfigMap.data of type string",
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            r#"{"data":{"b":2}}"#,
+            "cannot convert int64 to string",
+        ),
+    ] {
+        let (code, text) = request(&client, "PATCH", &one, Some(ct), body.into())
+            .await
+            .expect("patch");
+        assert_eq!(code, 422, "{ct}: {text}");
+        let st = status(&text);
+        assert_eq!(st["reason"], "Invalid");
+        let cause = &st["details"]["causes"][0];
+        assert_eq!(cause["field"], "patch");
+        assert_eq!(cause["reason"], "FieldValueInvalid");
+        let message = cause["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("Invalid value: "), "{message}");
+        assert!(message.ends_with(&format!(": {detail}")), "{message}");
+    }
+    let (code, text) = request(
+        &client,
+        "PATCH",
+        &format!("{one}?fieldManager=t"),
+        Some("application/apply-patch+yaml"),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1, b: true}\n".to_vec(),
+    )
+    .await
+    .expect("apply");
+    assert_eq!(code, 400, "{text}");
+    assert_eq!(
+        status(&text)["message"],
+        "failed to create typed patch object (default/x; /v1, Kind=ConfigMap): errors:\n  .data.a: expected string, got &value.valueUnstructured{Value:1}\n  .data.b: expected string, got &value.valueUnstructured{Value:true}"
+    );
+    let after = cms.get("x").await.expect("get");
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version
+    );
+    assert_eq!(after.data, before.data);
+    // Every stored ConfigMap still decodes.
+    assert_eq!(
+        cms.list(&ListParams::default())
+            .await
+            .expect("typed list")
+            .items
+            .len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn deployment_create_and_scale() {
     let s = Server::start();

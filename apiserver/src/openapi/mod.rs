@@ -10,6 +10,7 @@
 mod custom;
 mod paths;
 pub mod schemas;
+mod types;
 mod unknown;
 pub mod v2proto;
 
@@ -28,6 +29,7 @@ use crate::discovery::content_hash;
 use crate::error::{ApiError, Details};
 use paths::Flavor;
 use schemas::Definitions;
+pub use types::{go_value, TypeError};
 
 /// `info.version` of the documents: the Kubernetes version we report.
 const KUBE_VERSION: &str = "v1.33.1";
@@ -48,6 +50,17 @@ pub fn unknown_fields(group: &str, version: &str, kind: &str, obj: &Value) -> Ve
     let defs = &*DEFINITIONS;
     match defs.name_of(group, version, kind) {
         Some(name) => unknown::unknown_fields_in(defs, name, obj),
+        None => Vec::new(),
+    }
+}
+
+/// The values of `obj` that would not decode into the Go type of
+/// `group/version` `kind` (a number for a string, a bad quantity...), in
+/// document order. Empty for kinds without a built-in schema.
+pub fn type_errors(group: &str, version: &str, kind: &str, obj: &Value) -> Vec<TypeError> {
+    let defs = &*DEFINITIONS;
+    match defs.name_of(group, version, kind) {
+        Some(name) => types::type_errors_in(defs, name, obj),
         None => Vec::new(),
     }
 }

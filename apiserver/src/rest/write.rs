@@ -190,6 +190,83 @@ fn custom_unknown_fields(
     })
 }
 
+/// A create or update body whose values do not decode into the kind's Go
+/// type is refused as upstream's decoder refuses it (400, `<Kind> in version
+/// "<v>" cannot be handled as a <Kind>: json: cannot unmarshal ...`).
+fn check_body_types(info: &ResourceInfo, obj: &Value) -> ApiResult<()> {
+    match crate::openapi::type_errors(info.group, info.version, info.kind, obj).first() {
+        Some(e) => Err(ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {}",
+            info.kind,
+            info.version,
+            info.kind,
+            e.json_message()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A patched object that no longer decodes: 422 with the `patch` field, as
+/// upstream's patch handler words it (the patched JSON for JSON and merge
+/// patches, the patch itself for strategic merge).
+fn check_patched_types(
+    info: &ResourceInfo,
+    kind: PatchKind,
+    doc: &patch::PatchDoc,
+    patched: &Value,
+) -> ApiResult<()> {
+    let Some(e) = crate::openapi::type_errors(info.group, info.version, info.kind, patched)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let (shown, detail) = match (kind, doc) {
+        (PatchKind::Strategic, patch::PatchDoc::Merge(p)) => {
+            (crate::openapi::go_value(p), e.unstructured_message())
+        }
+        _ => (patched.to_string(), e.json_message()),
+    };
+    Err(ApiError::invalid(
+        "",
+        "",
+        "",
+        vec![crate::error::Cause {
+            reason: "FieldValueInvalid".into(),
+            message: format!("Invalid value: {}: {detail}", output::go_quote(&shown)),
+            field: "patch".into(),
+        }],
+    ))
+}
+
+/// An apply configuration whose values do not fit the kind's schema, as
+/// structured-merge-diff reports it. (kube-apiserver answers 500 for this;
+/// it is the client's mistake, so ferrokube answers 400 with the same text.)
+fn check_applied_types(
+    info: &ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    applied: &Value,
+) -> ApiResult<()> {
+    let errors = crate::openapi::type_errors(info.group, info.version, info.kind, applied);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<String> = errors.iter().map(|e| e.apply_message()).collect();
+    let joined = if messages.len() == 1 {
+        messages[0].clone()
+    } else {
+        format!("errors:\n  {}", messages.join("\n  "))
+    };
+    Err(ApiError::bad_request(format!(
+        "failed to create typed patch object ({}/{name}; {}/{}, Kind={}): {joined}",
+        ns.unwrap_or(""),
+        info.group,
+        info.version,
+        info.kind
+    )))
+}
+
 /// For a create or update body: strict errors read as upstream's decoder
 /// reports them (`<Kind> in version "<v>" cannot be handled as a <Kind>: ...`).
 fn field_validation(ctx: &Ctx<'_>, obj: &mut Value) -> ApiResult<Vec<String>> {
@@ -252,6 +329,7 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     check_type(ctx.info(), &mut obj)?;
     check_namespace(ctx, &obj)?;
     check_not_terminating(ctx.info())?;
+    check_body_types(ctx.info(), &obj)?;
     let mut warnings = field_validation(ctx, &mut obj)?;
     let created = ctx.registry.create(ctx.target.ns(), obj, &opts).await?;
     warnings.extend(hooks::warnings(ctx.info(), &created));
@@ -346,6 +424,7 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     check_type(ctx.info(), &mut obj)?;
     check_namespace(ctx, &obj)?;
     check_name(ctx, &obj)?;
+    check_body_types(ctx.info(), &obj)?;
     let mut warnings = field_validation(ctx, &mut obj)?;
     let info = ctx.info();
     let name = ctx.target.name().to_string();
@@ -431,6 +510,7 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
         if let patch::PatchDoc::Merge(applied) = &patch_doc {
             let mut applied = applied.clone();
             check_type(info, &mut applied)?;
+            check_applied_types(info, ns.as_deref(), &name, &applied)?;
             check_namespace(ctx, &applied)?;
             if meta::name(&applied) != name {
                 return Err(ApiError::bad_request(format!(
@@ -469,6 +549,9 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
             };
             if !patched.is_object() {
                 return Err(ApiError::bad_request("the patched object is not a JSON object"));
+            }
+            if kind != PatchKind::Apply {
+                check_patched_types(info, kind, &patch_doc, &patched)?;
             }
             check_type(info, &mut patched)?;
             if meta::name(&patched) != name {
