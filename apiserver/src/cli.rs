@@ -87,7 +87,7 @@ pub struct ServerArgs {
     /// syntax: '*' enables all, 'name' enables one, '-name' disables one
     /// (e.g. '*,-job'); '' runs none. Names: garbagecollector, namespace,
     /// serviceaccount, root-ca-cert-publisher, endpoint, endpointslice, replicaset,
-    /// deployment, statefulset, daemonset, job, cronjob, persistentvolume-binder,
+    /// deployment, statefulset, daemonset, job, cronjob, disruption, persistentvolume-binder,
     /// scheduler, nodes.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "*")]
     pub controllers: Vec<String>,

@@ -152,6 +152,15 @@ const BINDING: Subresource = Subresource {
     verbs: &["create"],
 };
 
+/// `pods/eviction`, speaking policy `v1` `Eviction`.
+const EVICTION: Subresource = Subresource {
+    name: "eviction",
+    group: <policy_v1::Eviction as k8s_openapi::Resource>::GROUP,
+    version: <policy_v1::Eviction as k8s_openapi::Resource>::VERSION,
+    kind: <policy_v1::Eviction as k8s_openapi::Resource>::KIND,
+    verbs: &["create"],
+};
+
 /// One table row from a `k8s_openapi` type plus what kube-apiserver adds.
 macro_rules! resource {
     ($ty:ty, $singular:literal, short: $short:expr, cats: $cats:expr, verbs: $verbs:expr, subs: $subs:expr $(,)?) => {
@@ -188,7 +197,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(core_v1::PersistentVolume, "persistentvolume", short: &["pv"], cats: &[], verbs: ALL_VERBS,
         subs: &[status::<core_v1::PersistentVolume>()]),
     resource!(core_v1::Pod, "pod", short: &["po"], cats: ALL, verbs: ALL_VERBS,
-        subs: &[BINDING, LOG, status::<core_v1::Pod>()]),
+        subs: &[BINDING, EVICTION, LOG, status::<core_v1::Pod>()]),
     resource!(core_v1::PodTemplate, "podtemplate", short: &[], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(core_v1::ReplicationController, "replicationcontroller", short: &["rc"], cats: ALL, verbs: ALL_VERBS,
         subs: &[SCALE, status::<core_v1::ReplicationController>()]),

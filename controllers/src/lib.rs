@@ -32,6 +32,7 @@ mod util;
 mod cronjob;
 mod daemonset;
 mod deployment;
+mod disruption;
 mod endpoints;
 mod gc;
 mod job;
@@ -65,6 +66,7 @@ pub const BUILTIN: &[&str] = &[
     "daemonset",
     "job",
     "cronjob",
+    "disruption",
     "persistentvolume-binder",
     "scheduler",
     "nodes",
@@ -84,6 +86,7 @@ fn entry(name: &str) -> Option<BuiltinFn> {
         "daemonset" => |c| Box::pin(daemonset::run(c)),
         "job" => |c| Box::pin(job::run(c)),
         "cronjob" => |c| Box::pin(cronjob::run(c)),
+        "disruption" => |c| Box::pin(disruption::run(c)),
         "persistentvolume-binder" => |c| Box::pin(volumes::run(c)),
         "scheduler" => |c| Box::pin(scheduler::run(c)),
         "nodes" => |c| Box::pin(nodes::run(c)),

@@ -91,7 +91,7 @@ impl Definitions {
             autoscaling_v1::Scale,
             batch_v1::CronJob, batch_v1::Job,
             networking_v1::IngressClass, networking_v1::Ingress, networking_v1::NetworkPolicy,
-            policy_v1::PodDisruptionBudget,
+            policy_v1::PodDisruptionBudget, policy_v1::Eviction,
             rbac_v1::ClusterRoleBinding, rbac_v1::ClusterRole, rbac_v1::RoleBinding, rbac_v1::Role,
             storage_v1::StorageClass,
             admissionregistration_v1::MutatingWebhookConfiguration,

@@ -3,6 +3,7 @@
 //! scope, name and subresource, then one function per verb.
 
 mod delete;
+mod eviction;
 mod filter;
 mod log;
 mod namespace;
@@ -304,6 +305,7 @@ async fn dispatch(
                 ("scale", "update") => scale::update(&ctx, payload).await,
                 ("scale", "patch") => scale::patch(&ctx, payload).await,
                 ("binding", "create") => write::bind(&ctx, payload).await,
+                ("eviction", "create") => eviction::create(&ctx, payload).await,
                 ("finalize", "update") => namespace::finalize(&ctx, payload).await,
                 ("log", "get") => log::get(&ctx).await,
                 _ => Err(not_found()),
