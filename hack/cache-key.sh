@@ -24,8 +24,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
   for profile in debug release; do
     rm -rf "$target/$profile/incremental" "$target/$profile/examples"
     if [ -d "$target/$profile/deps" ]; then
+      # Our crates and every test, example and bench target of this tree.
+      names=$(find openraft-store apiserver controllers conformance -path '*/target' -prune -o \
+        -type f -name '*.rs' \( -path '*/tests/*' -o -path '*/examples/*' -o -path '*/benches/*' \) \
+        -print | xargs -r -n1 basename | sed 's/\.rs$//' | sort -u | paste -sd'|')
       find "$target/$profile/deps" -maxdepth 1 -type f -regextype posix-extended \
-        -regex '.*/(lib)?(apiserver|controllers|conformance|openraft_store|ferrokube|client|client_runtime|cluster|controllers_[a-z0-9_]+|kubectl|kubectl_more|server|rest_[a-z]+|testenv|single_node|kill9|openraft_suite|store_bench|apibench|workloadbench)-[0-9a-f]{16}(\..*)?' \
+        -regex ".*/(lib)?(apiserver|controllers|conformance|openraft_store|ferrokube|${names:-none})-[0-9a-f]{16}(\..*)?" \
         -delete
     fi
   done

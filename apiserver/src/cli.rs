@@ -85,7 +85,7 @@ pub struct ServerArgs {
 
     /// Built-in controllers to run, comma separated, in kube-controller-manager's
     /// syntax: '*' enables all, 'name' enables one, '-name' disables one
-    /// (e.g. '*,-job'); '' runs none. Names: garbagecollector, namespace,
+    /// (e.g. '*,-job'); '' runs none. Names: garbagecollector, apiservice-availability, namespace,
     /// serviceaccount, root-ca-cert-publisher, endpoint, endpointslice, replicaset,
     /// deployment, statefulset, daemonset, job, cronjob, disruption, persistentvolume-binder,
     /// scheduler, nodes.

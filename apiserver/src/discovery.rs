@@ -582,7 +582,7 @@ mod tests {
             .iter()
             .filter_map(|g| g["name"].as_str())
             .collect();
-        assert_eq!(names.first(), Some(&"apps"));
+        assert_eq!(names[..2], ["apiregistration.k8s.io", "apps"]);
         assert!(!names.contains(&""));
         let autoscaling = v["groups"]
             .as_array()
@@ -666,8 +666,9 @@ mod tests {
         assert_eq!(v["kind"], "APIGroupDiscoveryList");
         assert_eq!(v["apiVersion"], "apidiscovery.k8s.io/v2");
         let items = v["items"].as_array().expect("items");
-        assert_eq!(items[0]["metadata"]["name"], "apps");
-        let apps_v1 = &items[0]["versions"][0];
+        assert_eq!(items[0]["metadata"]["name"], "apiregistration.k8s.io");
+        assert_eq!(items[1]["metadata"]["name"], "apps");
+        let apps_v1 = &items[1]["versions"][0];
         assert_eq!(apps_v1["version"], "v1");
         assert_eq!(apps_v1["freshness"], "Current");
         let deploy = apps_v1["resources"]

@@ -9,6 +9,7 @@
 //! - `strategy`: per-kind defaulting, validation, create/update preparation.
 //! - everything else: the server, REST handlers, registry store, watch cache.
 
+mod apiservices;
 pub mod body;
 pub mod catalog;
 pub mod cli;

@@ -71,6 +71,7 @@ use k8s_openapi::api::{
     rbac::v1 as rbac_v1, scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration_v1;
 
 /// Whether a `k8s_openapi` scope marker means namespaced, usable in consts.
 trait ScopeFlag {
@@ -207,6 +208,9 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(core_v1::ServiceAccount, "serviceaccount", short: &["sa"], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(core_v1::Service, "service", short: &["svc"], cats: ALL, verbs: ALL_VERBS,
         subs: &[status::<core_v1::Service>()]),
+    // apiregistration.k8s.io/v1
+    resource!(apiregistration_v1::APIService, "apiservice", short: &[], cats: API_EXTENSIONS, verbs: ALL_VERBS,
+        subs: &[status::<apiregistration_v1::APIService>()]),
     // apps/v1
     resource!(apps_v1::ControllerRevision, "controllerrevision", short: &[], cats: &[], verbs: ALL_VERBS, subs: &[]),
     resource!(apps_v1::DaemonSet, "daemonset", short: &["ds"], cats: ALL, verbs: ALL_VERBS,
@@ -286,6 +290,10 @@ impl GroupInfo {
 static GROUPS: &[GroupInfo] = &[
     GroupInfo {
         name: "",
+        versions: &["v1"],
+    },
+    GroupInfo {
+        name: "apiregistration.k8s.io",
         versions: &["v1"],
     },
     GroupInfo {

@@ -145,6 +145,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .await
         .map_err(|e| Error::State(e.message))?;
     state.set_lifecycle(opts.lifecycle);
+    crate::apiservices::start(state.clone());
     crate::crd::controller::start(state.clone());
     if !state.wait_crds_synced(Duration::from_secs(10)).await {
         tracing::warn!(

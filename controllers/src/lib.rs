@@ -29,6 +29,7 @@ mod podutil;
 pub mod runtime;
 mod util;
 
+mod apiservice;
 mod cronjob;
 mod daemonset;
 mod deployment;
@@ -55,6 +56,7 @@ pub type BuiltinFn = fn(Arc<Context>) -> BoxFuture<'static, anyhow::Result<()>>;
 /// it has the controller; `scheduler` and `nodes` are ferrokube's own).
 pub const BUILTIN: &[&str] = &[
     "garbagecollector",
+    "apiservice-availability",
     "namespace",
     "serviceaccount",
     "root-ca-cert-publisher",
@@ -75,6 +77,7 @@ pub const BUILTIN: &[&str] = &[
 fn entry(name: &str) -> Option<BuiltinFn> {
     Some(match name {
         "garbagecollector" => |c| Box::pin(gc::run(c)),
+        "apiservice-availability" => |c| Box::pin(apiservice::run(c)),
         "namespace" => |c| Box::pin(namespace::run(c)),
         "serviceaccount" => |c| Box::pin(serviceaccount::run_service_accounts(c)),
         "root-ca-cert-publisher" => |c| Box::pin(serviceaccount::run_root_ca(c)),

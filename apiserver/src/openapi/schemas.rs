@@ -18,6 +18,7 @@ use k8s_openapi::api::{
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta_v1;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration_v1;
 use schemars::{generate::SchemaSettings, JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
@@ -84,6 +85,7 @@ impl Definitions {
             core_v1::PersistentVolume, core_v1::Pod, core_v1::PodTemplate,
             core_v1::ReplicationController, core_v1::ResourceQuota, core_v1::Secret,
             core_v1::ServiceAccount, core_v1::Service, core_v1::Binding,
+            apiregistration_v1::APIService,
             apps_v1::ControllerRevision, apps_v1::DaemonSet, apps_v1::Deployment,
             apps_v1::ReplicaSet, apps_v1::StatefulSet,
             events_v1::Event,

@@ -13,6 +13,7 @@
 //! from [`Column`]s and rows.
 
 mod admissionregistration;
+mod apiregistration;
 mod apps;
 mod autoscaling;
 mod batch;
@@ -191,6 +192,7 @@ pub fn printer(group: &str, kind: &str) -> Printer {
         "storage.k8s.io" => storage::printer(kind),
         "scheduling.k8s.io" => scheduling::printer(kind),
         "admissionregistration.k8s.io" => admissionregistration::printer(kind),
+        "apiregistration.k8s.io" => apiregistration::printer(kind),
         "certificates.k8s.io" => certificates::printer(kind),
         _ => None,
     };

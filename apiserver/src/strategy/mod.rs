@@ -27,6 +27,7 @@
 //! Status updates: the REST layer copies `spec` from the old object and runs
 //! `validate_update` (metadata rules) as usual.
 
+mod apiservice;
 mod cron;
 mod deployment;
 pub mod gofmt;
@@ -428,6 +429,7 @@ fn builtin(group: &str, kind: &str) -> Option<&'static dyn Strategy> {
             &other::MUTATING_WEBHOOKS
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => &crate::crd::definition::CRD,
+        ("apiregistration.k8s.io", "APIService") => &apiservice::API_SERVICE,
         _ => return None,
     })
 }

@@ -34,7 +34,7 @@ pub fn base64_encode(data: &[u8]) -> String {
 }
 
 /// The decoded length of a base64 string.
-fn base64_len(s: &str) -> usize {
+pub(super) fn base64_len(s: &str) -> usize {
     let pad = s.bytes().rev().take_while(|&c| c == b'=').count();
     (s.len() / 4) * 3
         + match s.len() % 4 {

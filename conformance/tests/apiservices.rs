@@ -1,0 +1,134 @@
+//! apiregistration.k8s.io APIServices: the server's own group-versions are
+//! registered as `Local` and available; APIServices for aggregated APIs
+//! (metrics-server's) are stored, validated, and say why they are not
+//! available.
+
+use std::time::Duration;
+
+use conformance::{json, Server};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+const METRICS: &str = r#"
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1beta1.metrics.k8s.io
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+  service:
+    name: metrics-server
+    namespace: kube-system
+"#;
+
+const SERVICE: &str = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: metrics-server
+  namespace: kube-system
+spec:
+  selector: {k8s-app: metrics-server}
+  ports: [{name: https, port: 443, targetPort: https}]
+"#;
+
+fn available(s: &Server, name: &str) -> String {
+    s.kubectl_ok(&["get", "apiservice", name, "--no-headers"])
+        .split_whitespace()
+        .skip(2)
+        .take_while(|w| !w.ends_with('s') || w.starts_with('('))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn local_and_aggregated_api_services() {
+    let s = Server::start();
+    let table = s.wait_for(WAIT, "the local APIServices", || {
+        let out = s.kubectl_ok(&["get", "apiservices"]);
+        out.contains("v2.autoscaling").then_some(out)
+    });
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "SERVICE", "AVAILABLE", "AGE"]);
+    for name in [
+        "v1.",
+        "v1.apps",
+        "v1.apiregistration.k8s.io",
+        "v2.autoscaling",
+    ] {
+        let line = table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{table}"));
+        assert!(line.contains("Local") && line.contains("True"), "{line}");
+    }
+    let apps = json(&s.kubectl_ok(&["get", "apiservice", "v1.apps", "-o", "json"]));
+    assert_eq!(apps["spec"]["group"], "apps");
+    assert_eq!(apps["spec"]["groupPriorityMinimum"], 17800);
+    assert_eq!(apps["spec"]["versionPriority"], 15);
+    assert_eq!(apps["status"]["conditions"][0]["reason"], "Local");
+
+    // An aggregated API whose Service does not exist yet, then has no endpoints.
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(METRICS),
+    );
+    s.wait_for(WAIT, "ServiceNotFound", || {
+        (available(&s, "v1beta1.metrics.k8s.io") == "False (ServiceNotFound)").then_some(())
+    });
+    let msg = json(&s.kubectl_ok(&["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"]))
+        ["status"]["conditions"][0]["message"]
+        .clone();
+    assert_eq!(
+        msg,
+        "service/metrics-server in \"kube-system\" is not present"
+    );
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(SERVICE),
+    );
+    s.wait_for(WAIT, "MissingEndpoints", || {
+        (available(&s, "v1beta1.metrics.k8s.io") == "False (MissingEndpoints)").then_some(())
+    });
+    // Its group is not in discovery, so kubectl says what it says upstream
+    // when metrics-server is not working.
+    let apis = s.kubectl_ok(&["api-versions"]);
+    assert!(!apis.contains("metrics.k8s.io"), "{apis}");
+
+    // Validation as kube-aggregator's.
+    let bad = METRICS.replace("name: v1beta1.metrics.k8s.io", "name: metrics");
+    let out = s.kubectl_with(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(&bad),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(r#"metadata.name: Invalid value: "metrics": must be `spec.version+"."+spec.group`: "v1beta1.metrics.k8s.io""#),
+        "{err}"
+    );
+    let bad = METRICS.replace("groupPriorityMinimum: 100", "groupPriorityMinimum: 0");
+    let out = s.kubectl_with(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(&bad),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "spec.groupPriorityMinimum: Invalid value: 0: must be positive and less than 20000"
+        ),
+        "{err}"
+    );
+}
