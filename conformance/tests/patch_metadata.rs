@@ -57,10 +57,7 @@ fn kubectl_apply_removes_a_network_policy_port_and_smp_replaces_atomic_lists() {
     let s = server();
     apply(&s, &network_policy(&[80, 443]));
     let out = apply(&s, &network_policy(&[80]));
-    assert_eq!(
-        out.trim(),
-        "networkpolicy.networking.k8s.io/web configured"
-    );
+    assert_eq!(out.trim(), "networkpolicy.networking.k8s.io/web configured");
     let np = get(&s, &["networkpolicy", "web"]);
     assert_eq!(
         np["spec"]["ingress"],

@@ -49,7 +49,7 @@ fn parse_row(line: &'static str) -> Option<Row> {
     for token in exts.split(' ') {
         let (k, v) = token.split_once('=')?;
         let value = match k {
-            "list-map-keys" => Value::Array(v.split(',').map(|s| Value::from(s)).collect()),
+            "list-map-keys" => Value::Array(v.split(',').map(Value::from).collect()),
             "patch-strategy" | "patch-merge-key" | "list-type" | "map-type" => Value::from(v),
             _ => return None,
         };
@@ -143,9 +143,11 @@ mod tests {
             defs["io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"]["x-kubernetes-map-type"],
             "atomic"
         );
-        assert!(defs["io.k8s.api.networking.v1.NetworkPolicyIngressRule"]["properties"]["ports"]
-            .get("x-kubernetes-patch-strategy")
-            .is_none());
+        assert!(
+            defs["io.k8s.api.networking.v1.NetworkPolicyIngressRule"]["properties"]["ports"]
+                .get("x-kubernetes-patch-strategy")
+                .is_none()
+        );
     }
 
     #[test]
@@ -170,16 +172,26 @@ mod tests {
         assert_eq!(ports.patch_strategy().merge_key, Some("containerPort"));
         assert!(spec.field("volumes").patch_strategy().retain_keys);
         assert!(spec.field("nodeSelector").is_atomic_map());
-        assert!(containers.items().field("resources").field("limits").is_map());
+        assert!(containers
+            .items()
+            .field("resources")
+            .field("limits")
+            .is_map());
         assert!(!spec.is_map());
 
         let node = kind_shape("", "v1", "Node");
         let taints = node.field("spec").field("taints");
         assert_eq!(taints.list_type(), ListType::Atomic);
         assert!(!taints.patch_strategy().merge);
-        assert_eq!(node.field("spec").field("podCIDRs").list_type(), ListType::Set);
         assert_eq!(
-            node.field("status").field("addresses").patch_strategy().merge_key,
+            node.field("spec").field("podCIDRs").list_type(),
+            ListType::Set
+        );
+        assert_eq!(
+            node.field("status")
+                .field("addresses")
+                .patch_strategy()
+                .merge_key,
             Some("type")
         );
 

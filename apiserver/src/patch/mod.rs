@@ -137,7 +137,6 @@ pub fn apply_typed(
     }
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -170,4 +169,3 @@ mod tests {
         assert_eq!(out, json!({"data": {"b": "2"}}));
     }
 }
-

@@ -242,7 +242,11 @@ fn merge_list(
     }
     if objects == 0 {
         if delete_list {
-            return Ok(orig.iter().filter(|v| !patch.contains(v)).cloned().collect());
+            return Ok(orig
+                .iter()
+                .filter(|v| !patch.contains(v))
+                .cloned()
+                .collect());
         }
         let mut merged: Vec<Value> = Vec::with_capacity(orig.len() + patch.len());
         for v in all() {
@@ -278,7 +282,13 @@ fn merge_list(
     let (in_patch, server_only) = merged
         .into_iter()
         .partition(|v| position(&items, v, Some(key)).is_some());
-    Ok(normalize_order(in_patch, server_only, &items, &base, Some(key)))
+    Ok(normalize_order(
+        in_patch,
+        server_only,
+        &items,
+        &base,
+        Some(key),
+    ))
 }
 
 /// Applies the `$patch` items of a patch list (delete by key; replace: the
@@ -307,9 +317,7 @@ fn special_elements(
             Some(Value::String(d)) if d == "merge" => {
                 return Err(bad("merging lists cannot yet be specified in the patch"))
             }
-            Some(other) => {
-                return Err(bad_patch_type(other, item))
-            }
+            Some(other) => return Err(bad_patch_type(other, item)),
         }
     }
     if replace {
@@ -331,7 +339,10 @@ fn normalize_order(
     in_patch.sort_by_key(|v| position(patch_order, v, key).unwrap_or(usize::MAX));
     server_only.sort_by_key(|v| position(server_order, v, key).unwrap_or(usize::MAX));
     let mut out = Vec::with_capacity(in_patch.len() + server_only.len());
-    let (mut left, mut right) = (server_only.into_iter().peekable(), in_patch.into_iter().peekable());
+    let (mut left, mut right) = (
+        server_only.into_iter().peekable(),
+        in_patch.into_iter().peekable(),
+    );
     loop {
         let take_left = match (left.peek(), right.peek()) {
             (Some(l), Some(r)) => matches!(
@@ -367,7 +378,11 @@ mod tests {
     fn set_element_order_reorders_and_map_directives_are_checked() {
         let orig = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
         let e = strategic_merge(&orig, &json!({"spec": {"$patch": "merge"}}), pod()).unwrap_err();
-        assert!(e.message.starts_with("unknown patch type: merge in map"), "{}", e.message);
+        assert!(
+            e.message.starts_with("unknown patch type: merge in map"),
+            "{}",
+            e.message
+        );
         let patch = json!({"spec": {
             "$setElementOrder/containers": [{"name": "c"}, {"name": "b"}, {"name": "a"}],
             "containers": [{"name": "c", "image": "c:1"}]}});
@@ -394,7 +409,10 @@ mod tests {
                      "tolerations": [{"key": "y"}]}});
         let out = smp(pod(), orig, patch);
         assert_eq!(out["metadata"]["labels"], json!({"b": "2"}));
-        assert_eq!(out["spec"]["containers"], json!([{"name": "b", "image": "b:2"}]));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "b", "image": "b:2"}])
+        );
         // Tolerations have no patch strategy: replaced.
         assert_eq!(out["spec"]["tolerations"], json!([{"key": "y"}]));
 
@@ -411,7 +429,9 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, 400);
-        assert!(e.message.contains("does not contain declared merge key: name"));
+        assert!(e
+            .message
+            .contains("does not contain declared merge key: name"));
     }
 
     #[test]

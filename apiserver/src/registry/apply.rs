@@ -413,15 +413,7 @@ mod tests {
     #[test]
     fn the_same_value_is_shared_and_dropped_fields_are_removed() {
         let mut live = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        managed::record(
-            &mut live,
-            None,
-            "creator",
-            "v1",
-            "t",
-            "",
-            config_maps(),
-        );
+        managed::record(&mut live, None, "creator", "v1", "t", "", config_maps());
         // Apply a and c: a is shared (same value), c is new.
         let cfg = json!({"metadata": {"name": "x"}, "data": {"a": "1", "c": "3"}});
         let mut obj = merged(&live, &cfg);

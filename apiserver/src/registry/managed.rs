@@ -85,7 +85,6 @@ pub struct Layout<'a> {
     pub shape: Shape<'a>,
 }
 
-
 /// Records the manager of a create (`old` None) or update.
 pub fn record(
     obj: &mut Value,
@@ -410,15 +409,7 @@ mod tests {
     #[test]
     fn updates_move_changed_fields_to_the_new_manager() {
         let mut old = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        record(
-            &mut old,
-            None,
-            "creator",
-            "v1",
-            "t",
-            "",
-            config_maps(),
-        );
+        record(&mut old, None, "creator", "v1", "t", "", config_maps());
         let mut new = old.clone();
         new["data"]["b"] = json!("3");
         record(

@@ -90,7 +90,8 @@ impl<'a> Shape<'a> {
                 .and_then(|f| f.get("$ref"))
         })?;
         let name = reference.as_str()?;
-        self.defs?.get(name.strip_prefix(REF_PREFIX).unwrap_or(name))
+        self.defs?
+            .get(name.strip_prefix(REF_PREFIX).unwrap_or(name))
     }
 
     /// Keyword `k` of this node, else of the definition it references
@@ -203,6 +204,7 @@ pub fn key_value(item: &Value, k: &str) -> Option<Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -254,7 +256,10 @@ mod tests {
         });
         let defs = defs.as_object().unwrap();
         let a = Shape::typed(defs.get("A"), defs);
-        assert_eq!(a.field("items").list_type(), ListType::Map(vec!["name".into()]));
+        assert_eq!(
+            a.field("items").list_type(),
+            ListType::Map(vec!["name".into()])
+        );
         assert_eq!(a.field("names").list_type(), ListType::Set);
         assert!(a.field("items").items().is_atomic_map());
         let b = a.field("b");
@@ -266,7 +271,10 @@ mod tests {
 
     #[test]
     fn omitted_protocols_key_as_tcp() {
-        assert_eq!(key_value(&json!({"port": 80}), "protocol"), Some(json!("TCP")));
+        assert_eq!(
+            key_value(&json!({"port": 80}), "protocol"),
+            Some(json!("TCP"))
+        );
         assert_eq!(key_value(&json!({"port": 80}), "port"), Some(json!(80)));
         assert_eq!(key_value(&json!({}), "name"), None);
     }
