@@ -77,6 +77,32 @@ fn kubectl_apply_removes_a_network_policy_port_and_smp_replaces_atomic_lists() {
         np["spec"]["ingress"],
         json!([{"ports": [{"port": 8443, "protocol": "TCP"}]}])
     );
+
+    // EndpointSlice ports are atomic too (no merge by `port`).
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-1", "namespace": "default"},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.0.1"]}],
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+    });
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["create", "-f", "-"],
+        Some(&slice.to_string()),
+    );
+    s.kubectl_ok(&[
+        "patch",
+        "endpointslice",
+        "web-1",
+        "-p",
+        r#"{"ports":[{"name":"https","port":443,"protocol":"TCP"}]}"#,
+    ]);
+    let slice = get(&s, &["endpointslice", "web-1"]);
+    assert_eq!(
+        slice["ports"],
+        json!([{"name": "https", "port": 443, "protocol": "TCP"}])
+    );
 }
 
 #[test]
@@ -105,6 +131,36 @@ fn node_taints_are_replaced_by_a_strategic_merge_patch() {
         json!([{"key": "b", "effect": "NoExecute"}])
     );
     assert_eq!(n["spec"]["podCIDRs"], json!(["10.0.0.0/24"]));
+
+    // podCIDRs merge as a set; status addresses merge by type.
+    s.kubectl_ok(&[
+        "patch",
+        "node",
+        "n1",
+        "-p",
+        r#"{"spec":{"podCIDRs":["fd00::/64"]}}"#,
+    ]);
+    let n = get(&s, &["node", "n1"]);
+    assert_eq!(n["spec"]["podCIDRs"], json!(["fd00::/64", "10.0.0.0/24"]));
+    for addresses in [
+        r#"{"status":{"addresses":[{"type":"InternalIP","address":"10.1.0.1"}]}}"#,
+        r#"{"status":{"addresses":[{"type":"Hostname","address":"n1"}]}}"#,
+    ] {
+        s.kubectl_ok(&[
+            "patch",
+            "node",
+            "n1",
+            "--subresource=status",
+            "-p",
+            addresses,
+        ]);
+    }
+    let n = get(&s, &["node", "n1"]);
+    assert_eq!(
+        n["status"]["addresses"],
+        json!([{"type": "Hostname", "address": "n1"},
+               {"type": "InternalIP", "address": "10.1.0.1"}])
+    );
 }
 
 fn service() -> Value {
@@ -245,10 +301,14 @@ fn kubectl_apply_merges_volumes_by_name_and_retains_keys() {
 #[test]
 fn server_side_apply_keys_container_ports_by_port_and_protocol() {
     let s = server();
-    let d = deployment(
+    let mut d = deployment(
         json!([{"name": "a", "emptyDir": {}}]),
         json!({"type": "Recreate"}),
     );
+    d["spec"]["template"]["spec"]["topologySpreadConstraints"] = json!([{
+        "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule", "maxSkew": 1,
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    }]);
     s.kubectl_with_ok(
         &conformance::kubectl_path(),
         &["apply", "--server-side", "-f", "-"],
@@ -267,6 +327,13 @@ fn server_side_apply_keys_container_ports_by_port_and_protocol() {
     assert_eq!(
         pod_spec["f:volumes"],
         json!({"k:{\"name\":\"a\"}": {".": {}, "f:emptyDir": {}, "f:name": {}}})
+    );
+    assert_eq!(
+        pod_spec["f:topologySpreadConstraints"],
+        json!({"k:{\"topologyKey\":\"zone\",\"whenUnsatisfiable\":\"DoNotSchedule\"}": {
+            ".": {}, "f:labelSelector": {}, "f:maxSkew": {}, "f:topologyKey": {},
+            "f:whenUnsatisfiable": {},
+        }})
     );
     // The label selector is atomic: owned whole.
     assert_eq!(entry["fieldsV1"]["f:spec"]["f:selector"], json!({}));
