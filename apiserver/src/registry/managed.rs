@@ -438,6 +438,29 @@ mod tests {
     }
 
     #[test]
+    fn metadata_follows_object_meta_for_every_kind() {
+        let obj = json!({"metadata": {
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u1"}],
+            "finalizers": ["a/b"]},
+            "spec": {"tags": ["x"]}});
+        // A custom resource whose schema says nothing of its metadata.
+        let schema = json!({"type": "object", "properties": {
+            "metadata": {"type": "object"},
+            "spec": {"type": "object", "properties": {"tags": {
+                "type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}}});
+        let f = fields_v1(&obj, Scope::All, Shape::of(Some(&schema)));
+        assert_eq!(
+            f["f:metadata"],
+            json!({
+                "f:finalizers": {"v:\"a/b\"": {}},
+                "f:ownerReferences": {"k:{\"uid\":\"u1\"}": {
+                    ".": {}, "f:apiVersion": {}, "f:kind": {}, "f:name": {}, "f:uid": {}}},
+            })
+        );
+        assert_eq!(f["f:spec"]["f:tags"], json!({"v:\"x\"": {}}));
+    }
+
+    #[test]
     fn containers_are_keyed_by_name() {
         let d = json!({"spec": {"containers": [{"name": "c", "image": "i"}], "args": ["a"]}});
         let f = fields_v1(&d, Scope::All, kind_shape("", "v1", "Pod"));
