@@ -15,6 +15,13 @@ pub fn apply_merge(live: &Value, applied: &Value, shape: Shape<'_>) -> Value {
         (Value::Object(l), Value::Object(a)) if !shape.is_atomic_map() => {
             let mut out = l.clone();
             for (k, av) in a {
+                if av.is_null() && !shape.field(k).is_nullable() {
+                    // A null leaves the field unset, as decoding into the
+                    // built-in types (or null pruning of custom resources)
+                    // drops it.
+                    out.remove(k);
+                    continue;
+                }
                 let merged = match out.get(k) {
                     Some(lv) => apply_merge(lv, av, shape.field(k)),
                     None => av.clone(),
@@ -100,7 +107,22 @@ fn merge_items(
 #[cfg(test)]
 mod merge_order_tests {
     use super::*;
+    use crate::openapi::extensions::kind_shape;
     use serde_json::json;
+
+    #[test]
+    fn applied_lists_merge_by_type_and_nulls_unset() {
+        let live = json!({"spec": {"ports": [{"port": 80, "protocol": "TCP", "name": "a"}],
+                                   "clusterIP": "10.0.0.1", "sessionAffinity": "None"}});
+        let applied = json!({"spec": {"ports": [{"port": 80, "name": "b"}, {"port": 81}],
+                                      "sessionAffinity": null}});
+        let out = apply_merge(&live, &applied, kind_shape("", "v1", "Service"));
+        assert_eq!(
+            out,
+            json!({"spec": {"ports": [{"port": 80, "protocol": "TCP", "name": "b"}, {"port": 81}],
+                            "clusterIP": "10.0.0.1"}})
+        );
+    }
 
     fn ids(l: &[Value], a: &[Value]) -> Vec<Value> {
         merge_items(l, a, |v| v.clone(), |_, r| r.clone())

@@ -142,6 +142,11 @@ impl<'a> Shape<'a> {
             && self.get("properties").is_none()
     }
 
+    /// `nullable: true` (custom resources): a null is a value, not "unset".
+    pub fn is_nullable(&self) -> bool {
+        self.get("nullable") == Some(&Value::Bool(true))
+    }
+
     /// `x-kubernetes-map-type: atomic` (a map or struct owned and replaced
     /// whole).
     pub fn is_atomic_map(&self) -> bool {
