@@ -8,6 +8,7 @@
 //! ([`unknown_fields`]), for `fieldValidation=Strict|Warn`.
 
 mod custom;
+pub mod extensions;
 mod paths;
 pub mod schemas;
 mod types;

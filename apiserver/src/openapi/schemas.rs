@@ -111,6 +111,9 @@ impl Definitions {
         gen.subschema_for::<meta_v1::ListMeta>();
         gen.subschema_for::<meta_v1::WatchEvent<core_v1::Pod>>();
         let mut defs = gen.take_definitions(false);
+        // Patch, list and map extensions the Go types carry (kubectl and the
+        // patch engines read them).
+        super::extensions::annotate(&mut defs);
 
         // List kinds: k8s-openapi has no schema for them, build upstream's shape.
         for r in resources::BUILTIN {

@@ -108,7 +108,9 @@ pub fn record(obj: &mut Value, old: Option<&Value>, a: &Apply<'_>) -> ApiResult<
     if !conflicts.is_empty() && !force && a.manager == KUBECTL {
         // kubectl moving from client-side to server-side apply: fields its
         // last-applied annotation set (still at those values) are its own.
-        let allowed = old.map(last_applied_fields).unwrap_or_default();
+        let allowed = old
+            .map(|o| last_applied_fields(o, a.shape))
+            .unwrap_or_default();
         conflicts.retain(|(_, p)| !allowed.contains_key(*p));
         force = conflicts.is_empty();
     }
@@ -173,7 +175,7 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The fields of `live`'s last-applied annotation whose values the live
 /// object still has (upstream `lastAppliedManager`).
-fn last_applied_fields(live: &Value) -> Flat {
+fn last_applied_fields(live: &Value, shape: Shape<'_>) -> Flat {
     let Some(text) = live
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(LAST_APPLIED))
@@ -187,8 +189,8 @@ fn last_applied_fields(live: &Value) -> Flat {
     if last.get("apiVersion") != live.get("apiVersion") && live.get("apiVersion").is_some() {
         return Flat::new();
     }
-    let live_flat = managed::flatten_object(live, Scope::All, Shape::NONE);
-    let mut set = managed::flatten_object(&last, Scope::All, Shape::NONE);
+    let live_flat = managed::flatten_object(live, Scope::All, shape);
+    let mut set = managed::flatten_object(&last, Scope::All, shape);
     set.retain(|p, v| live_flat.get(p) == Some(v));
     set
 }
@@ -322,6 +324,7 @@ fn item_matches(item: &Value, seg: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::openapi::extensions::kind_shape;
 
     fn apply_as(
         obj: &mut Value,
@@ -341,16 +344,32 @@ mod tests {
                 time: "t",
                 subresource: "",
                 scope: Scope::All,
-                shape: Shape::NONE,
+                shape: shape_for(applied),
             },
         )
     }
 
+    /// Pods for objects with a spec, else config maps.
+    fn shape_for(v: &Value) -> Shape<'static> {
+        match v.get("spec") {
+            Some(_) => kind_shape("", "v1", "Pod"),
+            None => kind_shape("", "v1", "ConfigMap"),
+        }
+    }
+
+    fn config_maps() -> managed::Layout<'static> {
+        managed::Layout {
+            scope: Scope::All,
+            shape: kind_shape("", "v1", "ConfigMap"),
+        }
+    }
+
     fn merged(live: &Value, applied: &Value) -> Value {
-        crate::patch::apply(
+        crate::patch::apply_typed(
             crate::patch::PatchKind::Apply,
             &crate::patch::PatchDoc::Merge(applied.clone()),
             &mut live.clone(),
+            shape_for(applied),
         )
         .unwrap()
     }
@@ -365,7 +384,7 @@ mod tests {
             "v1",
             "t",
             "",
-            managed::Layout::builtin(Scope::All),
+            config_maps(),
         );
         let cfg = json!({"metadata": {"name": "x"}, "data": {"a": "2"}});
         let mut obj = merged(&live, &cfg);
@@ -394,15 +413,7 @@ mod tests {
     #[test]
     fn the_same_value_is_shared_and_dropped_fields_are_removed() {
         let mut live = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        managed::record(
-            &mut live,
-            None,
-            "creator",
-            "v1",
-            "t",
-            "",
-            managed::Layout::builtin(Scope::All),
-        );
+        managed::record(&mut live, None, "creator", "v1", "t", "", config_maps());
         // Apply a and c: a is shared (same value), c is new.
         let cfg = json!({"metadata": {"name": "x"}, "data": {"a": "1", "c": "3"}});
         let mut obj = merged(&live, &cfg);
@@ -453,7 +464,7 @@ mod tests {
             "v1",
             "t",
             "",
-            managed::Layout::builtin(Scope::All),
+            config_maps(),
         );
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "x"}, "data": {"a": "2"}});

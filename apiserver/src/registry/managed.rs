@@ -27,47 +27,6 @@ const SYSTEM_META: &[&str] = &[
     "deletionGracePeriodSeconds",
 ];
 
-/// Map-typed fields (granular maps get a `.` entry like list items).
-const MAP_FIELDS: &[&str] = &[
-    "labels",
-    "annotations",
-    "data",
-    "binaryData",
-    "stringData",
-    "nodeSelector",
-    "matchLabels",
-    "limits",
-    "requests",
-    "capacity",
-    "allocatable",
-    "parameters",
-];
-
-/// Fields whose whole value is owned at once (`x-kubernetes-map-type:
-/// atomic`): label selectors and the selector maps of Services and pods.
-const ATOMIC_FIELDS: &[&str] = &[
-    "selector",
-    "nodeSelector",
-    "podSelector",
-    "namespaceSelector",
-    "labelSelector",
-];
-
-/// Lists of scalars declared `x-kubernetes-list-type: set` in the built-in
-/// types (every other list of scalars is atomic).
-const SET_LISTS: &[&str] = &["f:finalizers"];
-
-/// Key fields of associative lists, in upstream's order of preference.
-const LIST_KEYS: &[&[&str]] = &[
-    &["containerPort", "protocol"],
-    &["port", "protocol"],
-    &["mountPath"],
-    &["devicePath"],
-    &["name"],
-    &["ip"],
-    &["type"],
-];
-
 /// Which part of the object a write may own.
 #[derive(Clone, Copy)]
 pub enum Scope {
@@ -124,16 +83,6 @@ pub fn record_write(
 pub struct Layout<'a> {
     pub scope: Scope,
     pub shape: Shape<'a>,
-}
-
-impl Layout<'static> {
-    /// A built-in kind's layout (no schema).
-    pub fn builtin(scope: Scope) -> Self {
-        Layout {
-            scope,
-            shape: Shape::NONE,
-        }
-    }
 }
 
 /// Records the manager of a create (`old` None) or update.
@@ -254,8 +203,8 @@ pub fn record(
 }
 
 /// The FieldsV1 set of everything an object sets.
-pub fn fields_v1(obj: &Value, scope: Scope) -> Value {
-    unflatten(&flatten_object(obj, scope, Shape::NONE))
+pub fn fields_v1(obj: &Value, scope: Scope, shape: Shape<'_>) -> Value {
+    unflatten(&flatten_object(obj, scope, shape))
 }
 
 pub(super) fn flatten_object(obj: &Value, scope: Scope, shape: Shape<'_>) -> Flat {
@@ -283,7 +232,10 @@ pub(super) fn flatten_object(obj: &Value, scope: Scope, shape: Shape<'_>) -> Fla
                 if m.is_empty() {
                     continue;
                 }
-                walk_field(k, &Value::Object(m), &[], &mut out, Shape::NONE);
+                // Every kind's metadata is an ObjectMeta, whatever a custom
+                // resource's schema says of it.
+                let meta_shape = crate::openapi::extensions::object_meta_shape();
+                walk_field(k, &Value::Object(m), &[], &mut out, meta_shape);
             }
             continue;
         }
@@ -296,18 +248,15 @@ pub(super) fn flatten_object(obj: &Value, scope: Scope, shape: Shape<'_>) -> Fla
 fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat, shape: Shape<'_>) {
     let mut p = path.to_vec();
     p.push(format!("f:{k}"));
-    let atomic = shape
-        .is_atomic_map()
-        .unwrap_or_else(|| ATOMIC_FIELDS.contains(&k));
     match v {
-        Value::Object(_) if atomic => {
+        Value::Object(_) if shape.is_atomic_map() => {
             out.insert(p, v.clone());
         }
         Value::Object(m) if m.is_empty() => {
             out.insert(p, v.clone());
         }
         Value::Object(m) => {
-            if shape.is_map().unwrap_or_else(|| MAP_FIELDS.contains(&k)) {
+            if shape.is_map() {
                 let mut dot = p.clone();
                 dot.push(".".into());
                 out.insert(dot, Value::Null);
@@ -323,13 +272,16 @@ fn walk_field(k: &str, v: &Value, path: &[String], out: &mut Flat, shape: Shape<
     }
 }
 
-/// A list whose schema declares its type (custom resources).
-fn walk_typed_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>, t: ListType) {
-    match t {
-        ListType::Atomic => {
-            out.insert(p.clone(), Value::Array(items.to_vec()));
-        }
-        ListType::Set => {
+/// A list, as its schema types it: atomic lists are owned whole, sets by
+/// value (`v:`), associative lists by item (`k:`). Items that are not what
+/// the type expects (or repeat a key) make the list atomic.
+fn walk_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>) {
+    if items.is_empty() {
+        out.insert(p.clone(), Value::Array(Vec::new()));
+        return;
+    }
+    match shape.list_type() {
+        ListType::Set if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             for i in items {
                 let mut ip = p.clone();
                 ip.push(format!("v:{i}"));
@@ -337,102 +289,47 @@ fn walk_typed_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>, 
             }
         }
         ListType::Map(keys) => {
+            let objects: Option<Vec<&Map<String, Value>>> =
+                items.iter().map(Value::as_object).collect();
+            let Some(objects) = objects else {
+                out.insert(p.clone(), Value::Array(items.to_vec()));
+                return;
+            };
+            let ids: Vec<String> = objects.iter().map(|o| item_key(o, &keys)).collect();
+            let mut seen = std::collections::HashSet::new();
+            if !ids.iter().all(|id| seen.insert(id.as_str())) {
+                out.insert(p.clone(), Value::Array(items.to_vec()));
+                return;
+            }
             let item_shape = shape.items();
-            for item in items {
-                let Some(o) = item.as_object() else {
-                    continue;
-                };
+            for (o, id) in objects.iter().zip(ids) {
                 let mut ip = p.clone();
-                ip.push(item_key(o, &keys));
+                ip.push(id);
                 let mut dot = ip.clone();
                 dot.push(".".into());
                 out.insert(dot, Value::Null);
-                for (ck, cv) in o {
+                for (ck, cv) in o.iter() {
                     walk_field(ck, cv, &ip, out, item_shape.field(ck));
                 }
             }
         }
+        _ => {
+            out.insert(p.clone(), Value::Array(items.to_vec()));
+        }
     }
 }
 
-/// `k:{"port":80,"protocol":"TCP"}`: an associative list item's identity.
+/// `k:{"port":80,"protocol":"TCP"}`: an associative list item's identity
+/// (key fields the item leaves out count with their defaults).
 pub(super) fn item_key(o: &Map<String, Value>, keys: &[String]) -> String {
+    let item = Value::Object(o.clone());
     let mut key = Map::new();
     for k in keys {
-        if let Some(v) = o.get(k) {
-            key.insert(k.clone(), v.clone());
+        if let Some(v) = super::shape::key_value(&item, k) {
+            key.insert(k.clone(), v);
         }
     }
     format!("k:{}", Value::Object(key))
-}
-
-fn walk_list(items: &[Value], p: &Path, out: &mut Flat, shape: Shape<'_>) {
-    if items.is_empty() {
-        out.insert(p.clone(), Value::Array(Vec::new()));
-        return;
-    }
-    if let Some(t) = shape.list_type() {
-        walk_typed_list(items, p, out, shape, t);
-        return;
-    }
-    let primitives = items.iter().all(|i| !i.is_object() && !i.is_array());
-    if primitives && !SET_LISTS.contains(&p.last().map(String::as_str).unwrap_or("")) {
-        // Lists of scalars are atomic unless declared sets.
-        out.insert(p.clone(), Value::Array(items.to_vec()));
-        return;
-    }
-    if primitives {
-        for i in items {
-            let mut ip = p.clone();
-            ip.push(format!("v:{i}"));
-            out.insert(ip, Value::Null);
-        }
-        return;
-    }
-    let objects: Option<Vec<&Map<String, Value>>> = items.iter().map(Value::as_object).collect();
-    if let Some(objects) = objects {
-        for keys in LIST_KEYS {
-            if objects.iter().all(|o| o.contains_key(keys[0])) {
-                let mut seen = std::collections::HashSet::new();
-                let ids: Vec<String> = objects
-                    .iter()
-                    .map(|o| {
-                        let mut key = Map::new();
-                        for k in *keys {
-                            match o.get(*k) {
-                                Some(v) => {
-                                    key.insert((*k).to_string(), v.clone());
-                                }
-                                // A key field with a default counts with it
-                                // (an applied port without `protocol` is TCP).
-                                None if *k == "protocol" => {
-                                    key.insert((*k).to_string(), json!("TCP"));
-                                }
-                                None => {}
-                            }
-                        }
-                        format!("k:{}", Value::Object(key))
-                    })
-                    .collect();
-                if !ids.iter().all(|id| seen.insert(id.clone())) {
-                    break;
-                }
-                for (o, id) in objects.iter().zip(ids) {
-                    let mut ip = p.clone();
-                    ip.push(id);
-                    let mut dot = ip.clone();
-                    dot.push(".".into());
-                    out.insert(dot, Value::Null);
-                    for (ck, cv) in o.iter() {
-                        walk_field(ck, cv, &ip, out, Shape::NONE);
-                    }
-                }
-                return;
-            }
-        }
-    }
-    // An atomic list: owned as a whole.
-    out.insert(p.clone(), Value::Array(items.to_vec()));
 }
 
 pub(super) fn unflattened_set(fields: Option<&Value>) -> Flat {
@@ -478,6 +375,14 @@ pub(super) fn unflatten(flat: &Flat) -> Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::openapi::extensions::kind_shape;
+
+    fn config_maps() -> Layout<'static> {
+        Layout {
+            scope: Scope::All,
+            shape: kind_shape("", "v1", "ConfigMap"),
+        }
+    }
 
     #[test]
     fn create_records_every_user_field() {
@@ -490,7 +395,7 @@ mod tests {
             "v1",
             "t",
             "",
-            Layout::builtin(Scope::All),
+            config_maps(),
         );
         let mf = &cm["metadata"]["managedFields"][0];
         assert_eq!(mf["manager"], "kubectl-create");
@@ -504,15 +409,7 @@ mod tests {
     #[test]
     fn updates_move_changed_fields_to_the_new_manager() {
         let mut old = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
-        record(
-            &mut old,
-            None,
-            "creator",
-            "v1",
-            "t",
-            "",
-            Layout::builtin(Scope::All),
-        );
+        record(&mut old, None, "creator", "v1", "t", "", config_maps());
         let mut new = old.clone();
         new["data"]["b"] = json!("3");
         record(
@@ -522,7 +419,7 @@ mod tests {
             "v1",
             "t2",
             "",
-            Layout::builtin(Scope::All),
+            config_maps(),
         );
         let mf = new["metadata"]["managedFields"].as_array().unwrap();
         assert_eq!(mf.len(), 2);
@@ -534,16 +431,39 @@ mod tests {
     #[test]
     fn ports_without_protocol_are_keyed_as_tcp() {
         let svc = json!({"spec": {"ports": [{"port": 80}]}});
-        let f = fields_v1(&svc, Scope::All);
+        let f = fields_v1(&svc, Scope::All, kind_shape("", "v1", "Service"));
         assert!(f["f:spec"]["f:ports"]
             .get("k:{\"port\":80,\"protocol\":\"TCP\"}")
             .is_some());
     }
 
     #[test]
+    fn metadata_follows_object_meta_for_every_kind() {
+        let obj = json!({"metadata": {
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u1"}],
+            "finalizers": ["a/b"]},
+            "spec": {"tags": ["x"]}});
+        // A custom resource whose schema says nothing of its metadata.
+        let schema = json!({"type": "object", "properties": {
+            "metadata": {"type": "object"},
+            "spec": {"type": "object", "properties": {"tags": {
+                "type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}}});
+        let f = fields_v1(&obj, Scope::All, Shape::of(Some(&schema)));
+        assert_eq!(
+            f["f:metadata"],
+            json!({
+                "f:finalizers": {"v:\"a/b\"": {}},
+                "f:ownerReferences": {"k:{\"uid\":\"u1\"}": {
+                    ".": {}, "f:apiVersion": {}, "f:kind": {}, "f:name": {}, "f:uid": {}}},
+            })
+        );
+        assert_eq!(f["f:spec"]["f:tags"], json!({"v:\"x\"": {}}));
+    }
+
+    #[test]
     fn containers_are_keyed_by_name() {
         let d = json!({"spec": {"containers": [{"name": "c", "image": "i"}], "args": ["a"]}});
-        let f = fields_v1(&d, Scope::All);
+        let f = fields_v1(&d, Scope::All, kind_shape("", "v1", "Pod"));
         assert_eq!(
             f["f:spec"]["f:containers"]["k:{\"name\":\"c\"}"],
             json!({".": {}, "f:image": {}, "f:name": {}})
@@ -551,7 +471,7 @@ mod tests {
         // A list of scalars is atomic: owned as a whole.
         assert_eq!(f["f:spec"]["f:args"], json!({}));
         let m = json!({"metadata": {"finalizers": ["a/b"]}});
-        let f = fields_v1(&m, Scope::All);
+        let f = fields_v1(&m, Scope::All, kind_shape("", "v1", "Pod"));
         assert_eq!(f["f:metadata"]["f:finalizers"]["v:\"a/b\""], json!({}));
     }
 }

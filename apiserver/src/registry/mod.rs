@@ -630,9 +630,13 @@ pub fn too_large_rv(requested: Revision, current: Revision) -> ApiError {
     e
 }
 
-/// The schema server-side apply follows: a custom resource's, else none.
+/// The schema patches and server-side apply follow: a custom resource's,
+/// else the built-in kind's OpenAPI definition.
 pub fn shape_of(info: &ResourceInfo) -> shape::Shape<'static> {
-    shape::Shape::of(info.custom.and_then(|c| c.raw_schema.as_ref()))
+    match info.custom {
+        Some(c) => shape::Shape::of(c.raw_schema.as_ref()),
+        None => crate::openapi::extensions::kind_shape(info.group, info.version, info.kind),
+    }
 }
 
 fn managed_scope(info: &ResourceInfo, subresource: &str) -> managed::Scope {

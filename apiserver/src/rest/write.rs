@@ -541,12 +541,8 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
                 return Err(ApiError::not_found(info.group, info.plural, &name));
             };
             let mut current = old.clone();
-            let mut patched = match (kind, &patch_doc, info.custom) {
-                (PatchKind::Apply, patch::PatchDoc::Merge(applied), Some(_)) => {
-                    patch::apply_merge(&current, applied, registry::shape_of(info))
-                }
-                _ => patch::apply(kind, &patch_doc, &mut current)?,
-            };
+            let mut patched =
+                patch::apply_typed(kind, &patch_doc, &mut current, registry::shape_of(info))?;
             if !patched.is_object() {
                 return Err(ApiError::bad_request("the patched object is not a JSON object"));
             }
