@@ -6,7 +6,9 @@ SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/ferrokube
 export CARGO_TARGET_DIR ?= $(CACHE)/target
 VENV ?= $(CACHE)/venv
-BIN := $(CARGO_TARGET_DIR)/debug/ferrokube
+# The binary this tree built, linked into the clone: a shared target dir may be rebuilt
+# from another tree meanwhile, and tests must run this tree's server.
+BIN := $(CURDIR)/.bin/ferrokube
 DATA ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:6443
 export FERROKUBE_BIN := $(BIN)
@@ -28,6 +30,7 @@ venv: deps
 build: deps
 	@hack/cache-key.sh "$(CARGO_TARGET_DIR)"
 	cargo build --bin ferrokube
+	@mkdir -p "$(dir $(BIN))" && { ln -f "$(CARGO_TARGET_DIR)/debug/ferrokube" "$(BIN)" 2>/dev/null || cp -f "$(CARGO_TARGET_DIR)/debug/ferrokube" "$(BIN)"; }
 
 run: build
 	$(BIN) server --data-dir "$(DATA)" --listen "$(LISTEN)"
