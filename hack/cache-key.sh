@@ -22,7 +22,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
   # Our crates rebuild now anyway: remove their old artifacts (test binaries are large)
   # and the incremental caches, which only help rebuilding the same tree.
   for profile in debug release; do
-    rm -rf "$target/$profile/incremental" "$target/$profile/examples"
+    # Another build may be writing there meanwhile: what cannot go now goes next time.
+    rm -rf "$target/$profile/incremental" "$target/$profile/examples" 2>/dev/null || true
     if [ -d "$target/$profile/deps" ]; then
       # Our crates and every test, example and bench target of this tree.
       names=$(find openraft-store apiserver controllers conformance -path '*/target' -prune -o \
