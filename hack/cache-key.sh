@@ -31,7 +31,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$key" ]; then
         -print | xargs -r -n1 basename | sed 's/\.rs$//' | sort -u | paste -sd'|')
       find "$target/$profile/deps" -maxdepth 1 -type f -regextype posix-extended \
         -regex ".*/(lib)?(apiserver|controllers|conformance|openraft_store|ferrokube|${names:-none})-[0-9a-f]{16}(\..*)?" \
-        -delete
+        -delete 2>/dev/null || true
     fi
   done
   echo "$key" > "$stamp"
