@@ -139,7 +139,7 @@ async fn feed_pods(state: Arc<State>, queue: mpsc::UnboundedSender<ObjectRef<Rep
             }
         };
         for change in state.pods.apply(event) {
-            for target in on_pod_change(&state, &change) {
+            for target in on_pod_change(&state.expectations, &state.replica_sets, &change) {
                 if queue.unbounded_send(target).is_err() {
                     return;
                 }
@@ -150,20 +150,24 @@ async fn feed_pods(state: Arc<State>, queue: mpsc::UnboundedSender<ObjectRef<Rep
 
 /// Upstream's addPod / updatePod / deletePod: which ReplicaSets to sync
 /// after `change`, lowering the expectations it meets on the way.
-fn on_pod_change(state: &State, change: &Change) -> Vec<ObjectRef<ReplicaSet>> {
+fn on_pod_change(
+    expectations: &Expectations,
+    replica_sets: &Store<ReplicaSet>,
+    change: &Change,
+) -> Vec<ObjectRef<ReplicaSet>> {
     match change {
         Change::Added(pod) => {
             if is_deleting(pod.as_ref()) {
                 // Seen for the first time already going (e.g. after a
                 // restart): not a creation anyone waits for.
-                return pod_deleted(state, pod);
+                return pod_deleted(expectations, pod);
             }
             match replica_set_of(pod) {
                 Some((uid, target)) => {
-                    state.expectations.creation_observed(uid);
+                    expectations.creation_observed(uid);
                     vec![target]
                 }
-                None if controller_of(pod.as_ref()).is_none() => matching(state, pod),
+                None if controller_of(pod.as_ref()).is_none() => matching(replica_sets, pod),
                 None => Vec::new(),
             }
         }
@@ -171,9 +175,9 @@ fn on_pod_change(state: &State, change: &Change) -> Vec<ObjectRef<ReplicaSet>> {
             let labels_changed = old.labels() != new.labels();
             if is_deleting(new.as_ref()) {
                 // Marked for deletion: the deletion its controller waits for.
-                let mut targets = pod_deleted(state, new);
+                let mut targets = pod_deleted(expectations, new);
                 if labels_changed {
-                    targets.extend(pod_deleted(state, old));
+                    targets.extend(pod_deleted(expectations, old));
                 }
                 return targets;
             }
@@ -186,21 +190,21 @@ fn on_pod_change(state: &State, change: &Change) -> Vec<ObjectRef<ReplicaSet>> {
             match (new_ref, replica_set_of(new)) {
                 (_, Some((_, target))) => targets.push(target),
                 (None, None) if labels_changed || ref_changed => {
-                    targets.extend(matching(state, new));
+                    targets.extend(matching(replica_sets, new));
                 }
                 _ => {}
             }
             targets
         }
-        Change::Deleted(pod) => pod_deleted(state, pod),
+        Change::Deleted(pod) => pod_deleted(expectations, pod),
     }
 }
 
 /// A pod of some ReplicaSet went (or is going): its deletion is observed.
-fn pod_deleted(state: &State, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
+fn pod_deleted(expectations: &Expectations, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
     match replica_set_of(pod) {
         Some((uid, target)) => {
-            state.expectations.deletion_observed(uid, &pod_key(pod));
+            expectations.deletion_observed(uid, &pod_key(pod));
             vec![target]
         }
         None => Vec::new(),
@@ -217,11 +221,10 @@ fn replica_set_of(pod: &Pod) -> Option<(&str, ObjectRef<ReplicaSet>)> {
 }
 
 /// The ReplicaSets of an orphan's namespace whose selector matches it.
-fn matching(state: &State, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
+fn matching(replica_sets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
     let ns = pod.namespace();
     let labels = pod.labels();
-    state
-        .replica_sets
+    replica_sets
         .state()
         .iter()
         .filter(|rs| rs.namespace() == ns)
@@ -430,6 +433,106 @@ pub(crate) fn owned_by(pod: &Pod, rs: &ReplicaSet) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::runtime::watcher::Event;
+
+    fn pod(
+        name: &str,
+        rv: &str,
+        owner: Option<(&str, &str)>,
+        extra: serde_json::Value,
+    ) -> Arc<Pod> {
+        let mut meta = json!({
+            "name": name, "namespace": "ns", "resourceVersion": rv,
+            "labels": {"app": "web"},
+            "ownerReferences": owner.map(|(kind, uid)| vec![json!({
+                "apiVersion": if kind == "Job" { "batch/v1" } else { "apps/v1" },
+                "kind": kind, "name": format!("{kind}-{uid}"), "uid": uid, "controller": true
+            })]),
+        });
+        if let (Some(m), Some(e)) = (meta.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        Arc::new(serde_json::from_value(json!({ "metadata": meta })).expect("pod"))
+    }
+
+    fn replica_sets() -> Store<ReplicaSet> {
+        let (store, mut writer) = reflector::store::<ReplicaSet>();
+        for (name, ns, app) in [
+            ("web", "ns", "web"),
+            ("api", "ns", "api"),
+            ("web", "other", "web"),
+        ] {
+            let rs: ReplicaSet = serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}")},
+                "spec": {"selector": {"matchLabels": {"app": app}},
+                         "template": {"metadata": {"labels": {"app": app}}}}
+            }))
+            .expect("rs");
+            writer.apply_watcher_event(&Event::Apply(rs));
+        }
+        store
+    }
+
+    fn names(targets: Vec<ObjectRef<ReplicaSet>>) -> Vec<String> {
+        targets
+            .iter()
+            .map(|r| format!("{}/{}", r.namespace.clone().unwrap_or_default(), r.name))
+            .collect()
+    }
+
+    #[test]
+    fn pod_events_queue_their_replica_set_and_meet_its_expectations() {
+        let e = Expectations::default();
+        let rss = replica_sets();
+        let now = Instant::now();
+        let owned = Some(("ReplicaSet", "u1"));
+
+        e.expect_creations("u1", 1, now);
+        let added = Change::Added(pod("a", "1", owned, json!({})));
+        assert_eq!(names(on_pod_change(&e, &rss, &added)), ["ns/ReplicaSet-u1"]);
+        assert!(e.satisfied("u1", now), "the created pod was seen");
+
+        e.expect_deletions("u1", vec!["ns/a".into()], now);
+        let status = Change::Updated(
+            pod("a", "1", owned, json!({})),
+            pod("a", "2", owned, json!({})),
+        );
+        assert_eq!(
+            names(on_pod_change(&e, &rss, &status)),
+            ["ns/ReplicaSet-u1"]
+        );
+        assert!(!e.satisfied("u1", now), "a status update is no deletion");
+        let marked = Change::Updated(
+            pod("a", "2", owned, json!({})),
+            pod(
+                "a",
+                "3",
+                owned,
+                json!({"deletionTimestamp": "2026-01-01T00:00:00Z"}),
+            ),
+        );
+        on_pod_change(&e, &rss, &marked);
+        assert!(
+            e.satisfied("u1", now),
+            "marked for deletion counts as deleted"
+        );
+
+        // An orphan wakes the ReplicaSets of its namespace that select it.
+        let orphan = Change::Added(pod("b", "1", None, json!({})));
+        assert_eq!(names(on_pod_change(&e, &rss, &orphan)), ["ns/web"]);
+        // Released: the former owner and, for the orphan, the matching ones.
+        let released = Change::Updated(
+            pod("c", "1", owned, json!({})),
+            pod("c", "2", None, json!({})),
+        );
+        assert_eq!(
+            names(on_pod_change(&e, &rss, &released)),
+            ["ns/ReplicaSet-u1", "ns/web"]
+        );
+        // Pods of other controllers are none of our business.
+        let job = Change::Deleted(pod("d", "1", Some(("Job", "j1")), json!({})));
+        assert!(on_pod_change(&e, &rss, &job).is_empty());
+    }
 
     #[test]
     fn empty_selector_matches_nothing() {
