@@ -997,3 +997,115 @@ async fn replica_set_adopts_releases_and_deletes_surplus_pods() {
     wait_events(&s, &["Created pod: solo-", "Deleted pod: solo-"]).await;
     kubelet.abort();
 }
+
+/// What a watch of one ReplicaSet's pods saw: every name ever created, the
+/// pods alive now, and the most alive at once.
+#[derive(Default)]
+struct PodTally {
+    synced: bool,
+    ever: HashSet<String>,
+    live: HashSet<String>,
+    most: usize,
+}
+
+/// Keep `tally` up to date with the pods matching `selector`.
+fn tally_pods(
+    client: kube::Client,
+    selector: &str,
+) -> (Arc<Mutex<PodTally>>, tokio::task::JoinHandle<()>) {
+    let tally = Arc::new(Mutex::new(PodTally::default()));
+    let cfg = watcher::Config::default().labels(selector);
+    let task = {
+        let tally = tally.clone();
+        let pods: Api<Pod> = Api::namespaced(client, "default");
+        tokio::spawn(async move {
+            let mut stream = watcher(pods, cfg).boxed();
+            while let Some(Ok(ev)) = stream.next().await {
+                let Ok(mut t) = tally.lock() else { return };
+                match ev {
+                    Event::Apply(p) | Event::InitApply(p) => {
+                        t.ever.insert(p.name_any());
+                        if p.metadata.deletion_timestamp.is_none() {
+                            t.live.insert(p.name_any());
+                        } else {
+                            t.live.remove(&p.name_any());
+                        }
+                        t.most = t.most.max(t.live.len());
+                    }
+                    Event::Delete(p) => {
+                        t.live.remove(&p.name_any());
+                    }
+                    Event::InitDone => t.synced = true,
+                    Event::Init => {}
+                }
+            }
+        })
+    };
+    (tally, task)
+}
+
+/// Wait until `tally` shows `n` live pods and the ReplicaSet reports them.
+async fn wait_tally(s: &Arc<Server>, tally: &Arc<Mutex<PodTally>>, rs: &str, n: usize) {
+    eventually(&format!("{n} pods of {rs}"), || async {
+        let live = tally.lock().map(|t| t.live.len()).unwrap_or(usize::MAX);
+        let status = get_json(s, &["rs", rs]).await["status"]["replicas"]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        if live == n && status == n {
+            Ok(())
+        } else {
+            Err(format!("{live} live pods, status.replicas {status}"))
+        }
+    })
+    .await
+}
+
+/// Scaling in bursts: the ReplicaSet creates exactly the pods asked for,
+/// never more at once and never a replacement for a pod it merely has not
+/// seen yet (its expectations hold it back while its pod cache catches up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_set_burst_scaling_never_overshoots() {
+    let s = Arc::new(start());
+    let (tally, watch) = tally_pods(s.client().await, "app=burst");
+    eventually("the pod watch to start", || async {
+        match tally.lock().map(|t| t.synced) {
+            Ok(true) => Ok(()),
+            _ => Err("not synced".to_string()),
+        }
+    })
+    .await;
+    kubectl_stdin(&s, &["apply", "-f", "-"], replica_set("burst", 0)).await;
+
+    kubectl(&s, &["scale", "rs/burst", "--replicas=50"]).await;
+    wait_tally(&s, &tally, "burst", 50).await;
+    let (ever, most) = tally
+        .lock()
+        .map(|t| (t.ever.len(), t.most))
+        .unwrap_or_default();
+    assert_eq!(ever, 50, "pods created for 50 replicas");
+    assert_eq!(most, 50, "most pods alive at once");
+
+    kubectl(&s, &["scale", "rs/burst", "--replicas=0"]).await;
+    wait_tally(&s, &tally, "burst", 0).await;
+    if let Ok(mut t) = tally.lock() {
+        t.most = 0;
+    }
+
+    // Up and straight down again before the first burst is done.
+    kubectl(&s, &["scale", "rs/burst", "--replicas=30"]).await;
+    kubectl(&s, &["scale", "rs/burst", "--replicas=5"]).await;
+    wait_tally(&s, &tally, "burst", 5).await;
+    let (ever, most) = tally
+        .lock()
+        .map(|t| (t.ever.len(), t.most))
+        .unwrap_or_default();
+    assert!(
+        ever <= 80,
+        "{ever} pods created for 50 then at most 30 replicas"
+    );
+    assert!(
+        most <= 30,
+        "{most} pods alive at once for at most 30 replicas"
+    );
+    watch.abort();
+}

@@ -7,8 +7,10 @@
 //! uid, owner references, finalizers and deletion state. A pass builds the
 //! ownership graph from those caches ([`graph`]), lists what needs looking
 //! at, and acts on each item after a live read ([`act`]). Passes run after
-//! every change (debounced) and on a periodic resync, so a failed write is
-//! simply retried on the next one.
+//! every change that can matter to it (an object appearing or going, or its
+//! owners, finalizers or deletion state changing; debounced, and paced by
+//! how long the graph takes to build) and on a periodic resync, so a failed
+//! write is simply retried on the next one.
 
 pub(crate) mod discovery;
 
@@ -23,7 +25,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::{self, reflector, Store};
+use kube::discovery::ApiResource;
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, watcher};
 use kube::runtime::WatchStreamExt;
 use kube::Client;
@@ -42,6 +45,9 @@ const RESYNC: Duration = Duration::from_secs(5);
 const REDISCOVER: Duration = Duration::from_secs(15);
 /// Wait this long after a change for more before a pass.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// After a pass, wait this many times as long as its graph took to build
+/// (a pass then uses at most about a fifth of a core).
+const PACE: u32 = 4;
 /// A watcher not synced after this long no longer holds passes back.
 const SYNC_GRACE: Duration = Duration::from_secs(10);
 
@@ -91,18 +97,30 @@ fn watch(client: &Client, served: Served, changed: Arc<Notify>) -> Watched {
     let synced = Arc::new(AtomicBool::new(false));
     let flag = synced.clone();
     let name = key(&served);
-    let stream = reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let reader = store.clone();
+    let resource = served.resource.clone();
     let task = tokio::spawn(async move {
+        let mut writer = writer;
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::debug!(resource = %name, error = %e, "gc watcher error");
+                    continue;
+                }
+            };
+            // Compare with the cached version before the cache takes the new one.
+            let relevant = matters(&reader, &resource, &event);
+            writer.apply_watcher_event(&event);
             match event {
-                Ok(watcher::Event::InitDone) => {
+                watcher::Event::InitDone => {
                     flag.store(true, Ordering::Relaxed);
                     changed.notify_one();
                 }
-                Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
-                Ok(_) => changed.notify_one(),
-                Err(e) => tracing::debug!(resource = %name, error = %e, "gc watcher error"),
+                _ if relevant => changed.notify_one(),
+                _ => {}
             }
         }
     });
@@ -112,6 +130,27 @@ fn watch(client: &Client, served: Served, changed: Arc<Notify>) -> Watched {
         synced,
         started: Instant::now(),
         task,
+    }
+}
+
+/// Whether a watch event can change what the collector does: an object
+/// appearing or going, or a change of its owners, finalizers or deletion
+/// state. Status and label updates (pods starting, Lease renewals, Node
+/// heartbeats), by far the most frequent events, need no pass.
+fn matters(cache: &Store<Meta>, resource: &ApiResource, event: &watcher::Event<Meta>) -> bool {
+    match event {
+        watcher::Event::Apply(obj) => {
+            let Some(old) = cache.get(&ObjectRef::from_obj_with(obj, resource.clone())) else {
+                return true;
+            };
+            let (a, b) = (&old.metadata, &obj.metadata);
+            a.uid != b.uid
+                || a.owner_references != b.owner_references
+                || a.finalizers != b.finalizers
+                || a.deletion_timestamp.is_some() != b.deletion_timestamp.is_some()
+        }
+        watcher::Event::Delete(_) => true,
+        watcher::Event::Init | watcher::Event::InitApply(_) | watcher::Event::InitDone => false,
     }
 }
 
@@ -178,10 +217,13 @@ impl Collector {
         Graph::new(nodes)
     }
 
-    async fn pass(&mut self) {
+    /// One pass; how long building the graph and listing the work took
+    /// (the part of a pass that grows with the number of objects).
+    async fn pass(&mut self) -> Duration {
         if !self.synced() {
-            return;
+            return Duration::ZERO;
         }
+        let started = std::time::Instant::now();
         let graph = self.graph();
         let mut actor = act::Actor {
             client: &self.client,
@@ -190,6 +232,7 @@ impl Collector {
             absent: &mut self.absent,
         };
         let work = graph.work();
+        let cost = started.elapsed();
         // Forget settled objects that need no look any more.
         let attempted: std::collections::HashSet<&str> = work
             .iter()
@@ -231,6 +274,7 @@ impl Collector {
                 tracing::debug!(error = %e, "garbage collection step failed; retrying on the next pass");
             }
         }
+        cost
     }
 }
 
@@ -264,6 +308,75 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
             _ = changed.notified() => tokio::time::sleep(DEBOUNCE).await,
             _ = tokio::time::sleep(RESYNC) => {}
         }
-        gc.pass().await;
+        let cost = gc.pass().await;
+        // With many objects and changes that never stop, rebuilding the
+        // graph after each would take a core: keep it to a share of one.
+        tokio::time::sleep(cost * PACE).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::coordination::v1::Lease;
+    use serde_json::json;
+
+    fn meta(rv: &str, extra: serde_json::Value) -> Meta {
+        let mut m = json!({"name": "l", "namespace": "ns", "uid": "u1", "resourceVersion": rv});
+        if let (Some(m), Some(extra)) = (m.as_object_mut(), extra.as_object()) {
+            m.extend(extra.clone());
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": m
+        }))
+        .expect("metadata")
+    }
+
+    #[test]
+    fn only_changes_to_existence_owners_finalizers_or_deletion_matter() {
+        let resource = ApiResource::erase::<Lease>(&());
+        let mut writer = reflector::store::Writer::new(resource.clone());
+        let cache = writer.as_reader();
+        let first = watcher::Event::Apply(meta("1", json!({})));
+        assert!(matters(&cache, &resource, &first), "a new object");
+        writer.apply_watcher_event(&first);
+
+        let renewed = watcher::Event::Apply(meta("2", json!({"labels": {"a": "b"}})));
+        assert!(
+            !matters(&cache, &resource, &renewed),
+            "a label or status update"
+        );
+        writer.apply_watcher_event(&renewed);
+
+        let owned = json!({"ownerReferences": [{
+            "apiVersion": "v1", "kind": "Node", "name": "n", "uid": "u0"
+        }]});
+        assert!(matters(
+            &cache,
+            &resource,
+            &watcher::Event::Apply(meta("3", owned))
+        ));
+        let finalized = json!({"finalizers": ["orphan"]});
+        assert!(matters(
+            &cache,
+            &resource,
+            &watcher::Event::Apply(meta("3", finalized))
+        ));
+        let deleting = json!({"deletionTimestamp": "2026-01-01T00:00:00Z"});
+        assert!(matters(
+            &cache,
+            &resource,
+            &watcher::Event::Apply(meta("3", deleting))
+        ));
+        assert!(matters(
+            &cache,
+            &resource,
+            &watcher::Event::Delete(meta("3", json!({})))
+        ));
+        assert!(!matters(
+            &cache,
+            &resource,
+            &watcher::Event::InitApply(meta("3", json!({})))
+        ));
     }
 }
