@@ -222,13 +222,32 @@ impl WatchCache {
     }
 
     /// Waits until the cache is ready and at least at `min` (if given).
-    /// False when `timeout` passes first.
+    /// False when `timeout` passes first. When the cache is behind `min`
+    /// the store is asked for a progress report, so that a quiet prefix
+    /// catches up at once rather than at the store watch's next tick
+    /// (upstream's `RequestWatchProgress` before a consistent read).
     pub async fn wait_for(&self, min: Option<Revision>, timeout: Duration) -> bool {
         let mut rx = self.revision_tx.subscribe();
         let ok = |v: &(bool, Revision)| v.0 && min.is_none_or(|m| v.1 >= m);
+        if ok(&rx.borrow_and_update()) {
+            return true;
+        }
+        if min.is_some() {
+            let _ = self.store.request_progress().await;
+        }
         tokio::time::timeout(timeout, rx.wait_for(ok))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The current object at `key`; None when absent or when the cache has
+    /// not synced.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Value>> {
+        let inner = self.read();
+        if !inner.ready {
+            return None;
+        }
+        inner.objects.get(key).cloned()
     }
 
     /// The revision the cache reflects.
@@ -247,6 +266,70 @@ impl WatchCache {
             .map(|(_, v)| v.clone())
             .collect();
         (objects, inner.revision)
+    }
+
+    /// One page of the objects under `prefix` (a sub-prefix of the cache's)
+    /// from the key `start` on, as they were at revision `at` (None: the
+    /// cache's current revision). Objects `keep` rejects are skipped; at
+    /// most `limit` (0: no limit) are returned. A past revision is rebuilt
+    /// from the current objects by undoing the changes after it, so it must
+    /// lie within the event window; `None` when it does not (or is newer
+    /// than the cache), and the caller reads the store instead.
+    pub fn list(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        at: Option<Revision>,
+        limit: usize,
+        keep: &dyn Fn(&Value) -> bool,
+    ) -> Option<Page> {
+        let inner = self.read();
+        if !inner.ready {
+            return None;
+        }
+        let revision = at.unwrap_or(inner.revision);
+        if revision < inner.window_start || revision > inner.revision {
+            return None;
+        }
+        let in_range = |k: &[u8]| k >= start && k.starts_with(prefix);
+        // The state at `revision` of every key changed since: the object
+        // before its first later change (None: it did not exist).
+        let mut undone: BTreeMap<&[u8], Option<&Arc<Value>>> = BTreeMap::new();
+        for c in inner.events.iter().rev() {
+            if c.revision <= revision {
+                break;
+            }
+            if in_range(&c.key) {
+                undone.insert(&c.key, c.prev.as_ref());
+            }
+        }
+        let current = inner
+            .objects
+            .range::<[u8], _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_slice(), v));
+        let mut page = Page {
+            objects: Vec::new(),
+            revision,
+            last_key: None,
+            more: false,
+            total: 0,
+        };
+        for (key, obj) in merge(current, &undone) {
+            page.total += 1;
+            if page.more {
+                continue;
+            }
+            if limit > 0 && page.objects.len() == limit {
+                page.more = true;
+                continue;
+            }
+            if keep(obj) {
+                page.objects.push(obj.clone());
+                page.last_key = Some(key.to_vec());
+            }
+        }
+        Some(page)
     }
 
     /// Subscribes from now (`after` None) or after a past revision.
@@ -279,6 +362,49 @@ impl WatchCache {
             },
         }
     }
+}
+
+/// A page of a list served from the cache.
+#[derive(Debug)]
+pub struct Page {
+    /// In key order.
+    pub objects: Vec<Arc<Value>>,
+    /// The revision the page shows.
+    pub revision: Revision,
+    /// The key of the last object returned.
+    pub last_key: Option<Vec<u8>>,
+    /// Objects past the page remain (whether they match or not).
+    pub more: bool,
+    /// Objects from the start key on at that revision, before filtering.
+    pub total: usize,
+}
+
+/// The current objects (key order) with the keys in `undone` replaced by
+/// their earlier state (dropped when it is None, added when absent now).
+fn merge<'a>(
+    current: impl Iterator<Item = (&'a [u8], &'a Arc<Value>)>,
+    undone: &'a BTreeMap<&'a [u8], Option<&'a Arc<Value>>>,
+) -> impl Iterator<Item = (&'a [u8], &'a Arc<Value>)> {
+    let mut current = current.peekable();
+    let mut earlier = undone.iter().map(|(k, v)| (*k, *v)).peekable();
+    std::iter::from_fn(move || loop {
+        let take_current = match (current.peek(), earlier.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((ck, _)), Some((ek, _))) => ck < ek,
+        };
+        if take_current {
+            return current.next();
+        }
+        let (key, before) = earlier.next()?;
+        if current.peek().is_some_and(|(ck, _)| *ck == key) {
+            current.next();
+        }
+        if let Some(obj) = before {
+            return Some((key, obj));
+        }
+    })
 }
 
 /// Applies one store event to the objects; the change to broadcast.

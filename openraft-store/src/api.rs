@@ -241,6 +241,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn current_revision(&self) -> Result<Revision>;
 
+    /// Asks every open watch to send a `Progress` with its position soon,
+    /// without waiting for its periodic one (etcd's `RequestProgress`): a
+    /// reader that knows the current revision learns quickly when a watch
+    /// has delivered everything up to it.
+    async fn request_progress(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn status(&self) -> Result<ClusterStatus>;
 
     /// Stops the store (Raft, the peers' RPC server, every watch). Writes are

@@ -625,9 +625,20 @@ impl Store for RaftStore {
     }
 
     async fn current_revision(&self) -> Result<Revision> {
+        // After the read barrier every entry up to the read index is applied,
+        // and the state machine publishes its revision as it applies.
         self.node
-            .read(Consistency::Linearizable, |v| Ok(v.revision))
-            .await
+            .timed(self.node.read_barrier(Consistency::Linearizable))
+            .await?;
+        Ok(*self.node.shared.revision.borrow())
+    }
+
+    async fn request_progress(&self) -> Result<()> {
+        self.node
+            .shared
+            .progress_requests
+            .send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     async fn shutdown(&self) -> Result<()> {

@@ -40,13 +40,21 @@ pub struct Applied {
 pub struct Shared {
     pub applied: broadcast::Sender<Arc<Applied>>,
     pub revision: watch::Sender<Revision>,
+    /// Bumped to ask every watch to report its position now (etcd's
+    /// `RequestProgress`), rather than at its next progress tick.
+    pub progress_requests: watch::Sender<u64>,
 }
 
 impl Shared {
     pub fn new(capacity: usize, revision: Revision) -> Self {
         let (applied, _) = broadcast::channel(capacity);
         let (revision, _) = watch::channel(revision);
-        Shared { applied, revision }
+        let (progress_requests, _) = watch::channel(0);
+        Shared {
+            applied,
+            revision,
+            progress_requests,
+        }
     }
 }
 

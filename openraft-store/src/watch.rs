@@ -26,6 +26,7 @@ pub fn watch(
 ) -> Result<WatchStream> {
     // Subscribe before reading the revision so that no batch falls in between.
     let live = shared.applied.subscribe();
+    let progress_requests = shared.progress_requests.subscribe();
     let view = ReadView::new(&db)?;
     let start = if start == Revision::ZERO {
         view.revision.next()
@@ -53,6 +54,7 @@ pub fn watch(
         live,
         tx,
         progress_interval,
+        progress_requests,
         shutdown,
     };
     tokio::spawn(task.run());
@@ -69,6 +71,7 @@ struct Watcher {
     live: broadcast::Receiver<Arc<crate::state_machine::Applied>>,
     tx: mpsc::Sender<Result<WatchMessage>>,
     progress_interval: Duration,
+    progress_requests: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -123,7 +126,11 @@ impl Watcher {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reported: Option<Revision> = None;
         loop {
+            // Biased: batches already broadcast are taken before a progress
+            // request is answered, so the position reported covers every
+            // revision applied before the request was made.
             tokio::select! {
+                biased;
                 _ = self.shutdown.changed() => return Live::Stop,
                 _ = self.tx.closed() => return Live::Stop,
                 msg = self.live.recv() => match msg {
@@ -153,6 +160,18 @@ impl Watcher {
                     }
                     Err(broadcast::error::RecvError::Closed) => return Live::Stop,
                 },
+                asked = self.progress_requests.changed() => {
+                    if asked.is_err() {
+                        return Live::Stop;
+                    }
+                    let at = Revision(self.next.0.saturating_sub(1));
+                    if reported != Some(at) {
+                        if !self.send(WatchMessage::Progress(at)).await {
+                            return Live::Stop;
+                        }
+                        reported = Some(at);
+                    }
+                }
                 _ = ticker.tick() => {
                     let at = Revision(self.next.0.saturating_sub(1));
                     if reported != Some(at) {

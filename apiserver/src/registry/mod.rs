@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::resources::ResourceInfo;
+use crate::watchcache::WatchCache;
 
 /// A filter over objects (label and field selectors, names).
 pub type Predicate = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
@@ -41,10 +42,15 @@ pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
 /// The stored form: the object without `metadata.resourceVersion`.
 pub fn encode(obj: &Value) -> ApiResult<Vec<u8>> {
     let mut obj = obj.clone();
-    meta::remove_meta(&mut obj, "resourceVersion");
-    meta::remove_meta(&mut obj, "selfLink");
-    meta::normalize(&mut obj);
-    serde_json::to_vec(&obj).map_err(|e| ApiError::internal(format!("encoding object: {e}")))
+    encode_in_place(&mut obj)
+}
+
+/// [`encode`] that turns `obj` itself into the stored form (no copy).
+fn encode_in_place(obj: &mut Value) -> ApiResult<Vec<u8>> {
+    meta::remove_meta(obj, "resourceVersion");
+    meta::remove_meta(obj, "selfLink");
+    meta::normalize(obj);
+    serde_json::to_vec(obj).map_err(|e| ApiError::internal(format!("encoding object: {e}")))
 }
 
 /// How a write is made.
@@ -132,11 +138,17 @@ const MAX_UPDATE_ATTEMPTS: usize = 32;
 pub struct Registry {
     pub info: &'static ResourceInfo,
     pub store: Arc<dyn Store>,
+    /// The namespaces' watch cache, for the check before a create.
+    namespaces: Option<Arc<WatchCache>>,
 }
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, info: &'static ResourceInfo) -> Self {
-        Registry { info, store }
+        Registry {
+            info,
+            store,
+            namespaces: None,
+        }
     }
 
     fn ns<'a>(&self, namespace: Option<&'a str>) -> Option<&'a str> {
@@ -331,6 +343,7 @@ impl Registry {
                 meta::normalize(&mut obj);
                 return Ok(obj);
             }
+            let value = encode_in_place(&mut obj)?;
             let resp = self
                 .store
                 .txn(TxnRequest {
@@ -338,20 +351,17 @@ impl Registry {
                         key: key.clone(),
                         mod_revision: Revision::ZERO,
                     }],
-                    success: vec![Op::Put {
-                        key,
-                        value: encode(&obj)?,
-                    }],
+                    success: vec![Op::Put { key, value }],
                 })
                 .await?;
             if resp.succeeded {
-                return match resp.current.first().cloned().flatten() {
-                    Some(kv) => self.decode(&kv),
-                    None => {
-                        meta::set_resource_version(&mut obj, resp.revision);
-                        Ok(obj)
-                    }
+                // `obj` is what was stored: no need to decode it back.
+                let written = match resp.current.first() {
+                    Some(Some(kv)) => kv.mod_revision,
+                    _ => resp.revision,
                 };
+                meta::set_resource_version(&mut obj, written);
+                return Ok(convert::to_served(self.info, obj));
             }
             if generated {
                 regenerate(&mut obj);
@@ -374,17 +384,33 @@ impl Registry {
         ))
     }
 
-    /// The namespace must exist and not be terminating.
+    /// Reads namespaces from this watch cache when it holds them (see
+    /// [`Registry::check_namespace_open`]).
+    pub fn with_namespaces(mut self, cache: Arc<WatchCache>) -> Self {
+        self.namespaces = Some(cache);
+        self
+    }
+
+    /// The namespace must exist and not be terminating. Like upstream's
+    /// `NamespaceLifecycle` admission, a namespace the namespaces' watch
+    /// cache holds is taken from there; one it does not hold (not synced
+    /// yet, or created a moment ago) is read from the store.
     pub async fn check_namespace_open(&self, ns: &str, name: &str) -> ApiResult<()> {
         let key = format!("/registry/core/namespaces/{ns}").into_bytes();
-        let (kv, _) = self
-            .store
-            .get(&key, None, Consistency::Linearizable)
-            .await?;
-        let Some(kv) = kv else {
-            return Err(ApiError::not_found("", "namespaces", ns));
+        let cached = self.namespaces.as_ref().and_then(|c| c.get(&key));
+        let nso = match cached {
+            Some(nso) => nso,
+            None => {
+                let (kv, _) = self
+                    .store
+                    .get(&key, None, Consistency::Linearizable)
+                    .await?;
+                let Some(kv) = kv else {
+                    return Err(ApiError::not_found("", "namespaces", ns));
+                };
+                Arc::new(decode(&kv)?)
+            }
         };
-        let nso = decode(&kv)?;
         if meta::is_deleting(&nso) {
             return Err(ApiError::new(
                 403,

@@ -228,7 +228,10 @@ async fn dispatch(
     state: &AppState,
 ) -> ApiResult<HttpResponse> {
     let query = Query::parse(req.query_string())?;
-    let registry = Registry::new(state.store.clone(), target.info);
+    let mut registry = Registry::new(state.store.clone(), target.info);
+    if target.info.namespaced && req.method() == actix_web::http::Method::POST {
+        registry = registry.with_namespaces(state.cache(b"/registry/core/namespaces/"));
+    }
     let ctx = Ctx {
         state,
         req,

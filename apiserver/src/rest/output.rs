@@ -1,8 +1,11 @@
 //! Content negotiation and rendering: plain JSON (or YAML), `Table`, and
 //! `PartialObjectMetadata(List)`, as the `Accept` header asks.
 
+use std::sync::Arc;
+
 use actix_web::{http::StatusCode, HttpRequest, HttpResponse};
 use openraft_store::Revision;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -160,14 +163,7 @@ pub fn render_list(
     remaining: Option<i64>,
     format: Format,
 ) -> Value {
-    let mut meta = Map::new();
-    meta.insert("resourceVersion".into(), json!(revision.to_string()));
-    if let Some(c) = continue_token {
-        meta.insert("continue".into(), json!(c));
-    }
-    if let Some(r) = remaining {
-        meta.insert("remainingItemCount".into(), json!(r));
-    }
+    let meta = list_meta(revision, continue_token, remaining);
     match format {
         Format::Json | Format::Yaml => {
             // Items of built-in lists carry no type (typed Go lists); items
@@ -214,6 +210,94 @@ pub fn render_list(
             }
         }
     }
+}
+
+/// The HTTP response for a list. Plain JSON lists of built-in kinds are
+/// written straight from the (shared, cached) objects, without copying
+/// them into a new document first; every other format goes through
+/// [`render_list`].
+pub fn list_response(
+    info: &ResourceInfo,
+    items: Vec<Arc<Value>>,
+    revision: Revision,
+    continue_token: Option<String>,
+    remaining: Option<i64>,
+    format: Format,
+) -> HttpResponse {
+    if format == Format::Json && !info.is_custom() {
+        let body = ListBody {
+            kind: info.list_kind,
+            api_version: &info.api_version(),
+            metadata: &list_meta(revision, continue_token, remaining),
+            items: &items,
+        };
+        return HttpResponse::Ok()
+            .content_type("application/json")
+            .body(serde_json::to_vec(&body).unwrap_or_default());
+    }
+    let items = items.into_iter().map(Arc::unwrap_or_clone).collect();
+    let body = render_list(info, items, revision, continue_token, remaining, format);
+    respond(200, &body, format, &[])
+}
+
+/// A built-in list as JSON: its items carry no `apiVersion`/`kind` (typed
+/// Go lists), as upstream.
+struct ListBody<'a> {
+    kind: &'a str,
+    api_version: &'a str,
+    metadata: &'a Map<String, Value>,
+    items: &'a [Arc<Value>],
+}
+
+impl Serialize for ListBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("kind", self.kind)?;
+        m.serialize_entry("apiVersion", self.api_version)?;
+        m.serialize_entry("metadata", self.metadata)?;
+        m.serialize_entry("items", &Items(self.items))?;
+        m.end()
+    }
+}
+
+struct Items<'a>(&'a [Arc<Value>]);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|o| Untyped(o)))
+    }
+}
+
+/// An object without its `apiVersion` and `kind`.
+struct Untyped<'a>(&'a Value);
+
+impl Serialize for Untyped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(fields) => s.collect_map(
+                fields
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "apiVersion" && k.as_str() != "kind"),
+            ),
+            other => other.serialize(s),
+        }
+    }
+}
+
+fn list_meta(
+    revision: Revision,
+    continue_token: Option<String>,
+    remaining: Option<i64>,
+) -> Map<String, Value> {
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(revision.to_string()));
+    if let Some(c) = continue_token {
+        meta.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = remaining {
+        meta.insert("remainingItemCount".into(), json!(r));
+    }
+    meta
 }
 
 /// The HTTP response for a rendered body.

@@ -1,16 +1,19 @@
 //! GET of one object and LIST of a collection.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpResponse;
 use openraft_store::{Consistency, Revision};
+use serde_json::Value;
 
 use super::filter::Selection;
 use super::output::{self, negotiate};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::query::RvMatch;
-use crate::registry::{keys, ListOptions};
+use crate::registry::continuation::{self, Continue};
+use crate::registry::{convert, keys, ListOptions};
 
 /// How long a `resourceVersion` newer than the cache is waited for.
 pub const WAIT_FOR_FRESH: Duration = Duration::from_secs(3);
@@ -86,6 +89,50 @@ pub fn validate_list_options(
     Ok((rv, rv_match))
 }
 
+/// What state a list must show (upstream's `shouldDelegateList` and the
+/// cacher's reading of `resourceVersion`, `resourceVersionMatch` and
+/// `continue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// `resourceVersion` "": the latest state (a consistent read).
+    Consistent,
+    /// `resourceVersion` "0": any state; `limit` is ignored, as upstream.
+    Any,
+    /// Not older than this revision.
+    NotOlderThan(Revision),
+    /// Exactly this revision (`resourceVersionMatch=Exact`, a legacy
+    /// paginated list at a version, or a continue token's revision).
+    Exact(Revision),
+}
+
+impl Want {
+    fn of(
+        rv: Option<Revision>,
+        rv_match: Option<RvMatch>,
+        limit: usize,
+        token: Option<&Continue>,
+    ) -> Want {
+        if let Some(t) = token {
+            return Want::Exact(t.revision);
+        }
+        match (rv, rv_match) {
+            (None, _) => Want::Consistent,
+            (Some(Revision::ZERO), _) => Want::Any,
+            (Some(r), Some(RvMatch::Exact)) => Want::Exact(r),
+            (Some(r), None) if limit > 0 => Want::Exact(r),
+            (Some(r), _) => Want::NotOlderThan(r),
+        }
+    }
+}
+
+/// One page of a list, wherever it was read.
+struct Listed {
+    items: Vec<Arc<Value>>,
+    revision: Revision,
+    continue_token: Option<String>,
+    remaining: Option<i64>,
+}
+
 pub async fn list(ctx: &Ctx<'_>) -> ApiResult<HttpResponse> {
     let info = ctx.info();
     let format = negotiate(ctx.req, &ctx.query, true)?;
@@ -102,52 +149,126 @@ pub async fn list(ctx: &Ctx<'_>) -> ApiResult<HttpResponse> {
         .get("continue")
         .filter(|c| !c.is_empty())
         .map(str::to_string);
+    let token = cont.as_deref().map(continuation::decode).transpose()?;
+    let want = Want::of(rv, rv_match, limit, token.as_ref());
+    let listed = match from_cache(ctx, &selection, want, limit, token.as_ref()).await? {
+        Some(listed) => listed,
+        None => from_store(ctx, &selection, want, limit, cont).await?,
+    };
+    Ok(output::list_response(
+        info,
+        listed.items,
+        listed.revision,
+        listed.continue_token,
+        listed.remaining,
+        format,
+    ))
+}
 
-    // resourceVersion=0: any state is fine; served from the watch cache.
-    if rv == Some(Revision::ZERO) && cont.is_none() {
-        let cache = ctx.state.cache(&keys::resource_prefix(info));
-        if !cache.wait_for(None, WAIT_FOR_FRESH).await {
-            return Err(ApiError::timeout(
-                "Too large resource version: 0, current: 0".to_string(),
-            ));
+/// The list from the resource's watch cache, once the cache has caught up
+/// with what the request needs; `None` when it cannot answer in time (not
+/// synced, too far behind, or the revision left its window): the store
+/// answers instead.
+async fn from_cache(
+    ctx: &Ctx<'_>,
+    selection: &Selection,
+    want: Want,
+    limit: usize,
+    token: Option<&Continue>,
+) -> ApiResult<Option<Listed>> {
+    let info = ctx.info();
+    let cache = ctx.state.cache(&keys::resource_prefix(info));
+    let min = match want {
+        Want::Any => None,
+        Want::NotOlderThan(r) | Want::Exact(r) => Some(r),
+        // The store's current revision: every write acknowledged before
+        // this request started is in it.
+        Want::Consistent => Some(ctx.state.store.current_revision().await?),
+    };
+    if let Want::Exact(r) = want {
+        // A revision the store compacted away is gone (410) even while the
+        // cache's window still holds it, as when upstream reads it from etcd.
+        if r < ctx.state.store.status().await?.compacted {
+            return Ok(None);
         }
-        let prefix = keys::list_prefix(info, ctx.target.ns());
-        let (objects, revision) = cache.snapshot(&prefix);
-        let items = objects
-            .iter()
-            .filter(|o| selection.matches(info, o))
-            .map(|o| (**o).clone())
-            .collect();
-        let body = output::render_list(info, items, revision, None, None, format);
-        return Ok(output::respond(200, &body, format, &[]));
     }
+    if !cache.wait_for(min, WAIT_FOR_FRESH).await {
+        return Ok(None);
+    }
+    let prefix = keys::list_prefix(info, ctx.target.ns());
+    let mut start = prefix.clone();
+    if let Some(t) = token {
+        start.extend_from_slice(t.start.as_bytes());
+    }
+    let (at, limit) = match want {
+        Want::Exact(r) => (Some(r), limit),
+        Want::Any => (None, 0),
+        _ => (None, limit),
+    };
+    let keep = |o: &Value| selection.matches(info, o);
+    let Some(page) = cache.list(&prefix, &start, at, limit, &keep) else {
+        return Ok(None);
+    };
+    let continue_token = match (&page.last_key, page.more) {
+        (Some(last), true) => {
+            let mut next = last[prefix.len()..].to_vec();
+            next.push(0);
+            Some(continuation::encode(
+                page.revision,
+                &String::from_utf8_lossy(&next),
+            ))
+        }
+        _ => None,
+    };
+    // Upstream counts what is left only when every object matches.
+    let remaining = (continue_token.is_some() && selection.is_everything())
+        .then(|| page.total as i64 - limit as i64);
+    let items = if convert::shares_storage(info) || info.is_custom() {
+        page.objects
+            .into_iter()
+            .map(|o| Arc::new(convert::to_served(info, Arc::unwrap_or_clone(o))))
+            .collect()
+    } else {
+        page.objects
+    };
+    Ok(Some(Listed {
+        items,
+        revision: page.revision,
+        continue_token,
+        remaining,
+    }))
+}
 
-    let exact = match (rv, rv_match) {
-        (Some(r), Some(RvMatch::Exact)) => Some(r),
-        // A legacy paginated list at a given version reads at exactly it.
-        (Some(r), None) if limit > 0 && r > Revision::ZERO => Some(r),
+/// The list read from the store.
+async fn from_store(
+    ctx: &Ctx<'_>,
+    selection: &Selection,
+    want: Want,
+    limit: usize,
+    cont: Option<String>,
+) -> ApiResult<Listed> {
+    let info = ctx.info();
+    let exact = match want {
+        Want::Exact(r) if cont.is_none() => Some(r),
         _ => None,
     };
     let opts = ListOptions {
         filter: selection.predicate(info),
-        limit,
+        limit: if want == Want::Any { 0 } else { limit },
         continue_token: cont,
         exact,
         consistency: Consistency::Linearizable,
     };
     let result = ctx.registry.list(ctx.target.ns(), &opts).await?;
-    if let (Some(min), None) = (rv, exact) {
+    if let Want::NotOlderThan(min) = want {
         if result.revision < min {
             return Err(crate::registry::too_large_rv(min, result.revision));
         }
     }
-    let body = output::render_list(
-        info,
-        result.items,
-        result.revision,
-        result.continue_token,
-        result.remaining,
-        format,
-    );
-    Ok(output::respond(200, &body, format, &[]))
+    Ok(Listed {
+        items: result.items.into_iter().map(Arc::new).collect(),
+        revision: result.revision,
+        continue_token: result.continue_token,
+        remaining: result.remaining,
+    })
 }
