@@ -36,8 +36,20 @@ fn pods(s: &Server) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A client that does not retry 429s by itself (kube's default client backs
+/// off and retries them for minutes), as `kubectl drain` handles them.
+async fn client_without_retries(s: &Server) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(s.kubeconfig_path()).expect("kubeconfig");
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("config");
+    config.default_retry = false;
+    kube::Client::try_from(config).expect("client")
+}
+
 async fn evict(s: &Server, pod: &str) -> (u16, Value) {
-    let client = s.client().await;
+    let client = client_without_retries(s).await;
     let body = serde_json::json!({
         "apiVersion": "policy/v1", "kind": "Eviction",
         "metadata": {"name": pod, "namespace": "default"},
