@@ -107,28 +107,25 @@ fn local_and_aggregated_api_services() {
     assert!(!apis.contains("metrics.k8s.io"), "{apis}");
 
     // Validation as kube-aggregator's.
-    let bad = METRICS.replace("name: v1beta1.metrics.k8s.io", "name: metrics");
-    let out = s.kubectl_with(
-        &conformance::kubectl_path(),
-        &["apply", "-f", "-"],
-        Some(&bad),
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(r#"metadata.name: Invalid value: "metrics": must be `spec.version+"."+spec.group`: "v1beta1.metrics.k8s.io""#),
-        "{err}"
-    );
-    let bad = METRICS.replace("groupPriorityMinimum: 100", "groupPriorityMinimum: 0");
-    let out = s.kubectl_with(
-        &conformance::kubectl_path(),
-        &["apply", "-f", "-"],
-        Some(&bad),
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(
-            "spec.groupPriorityMinimum: Invalid value: 0: must be positive and less than 20000"
+    for (from, to, why) in [
+        (
+            "name: v1beta1.metrics.k8s.io",
+            "name: metrics",
+            r#"metadata.name: Invalid value: "metrics": must be `spec.version+"."+spec.group`: "v1beta1.metrics.k8s.io""#,
         ),
-        "{err}"
-    );
+        (
+            "groupPriorityMinimum: 100",
+            "groupPriorityMinimum: 0",
+            "spec.groupPriorityMinimum: Invalid value: 0: must be positive and less than 20000",
+        ),
+    ] {
+        let bad = METRICS.replace(from, to);
+        let out = s.kubectl_with(
+            &conformance::kubectl_path(),
+            &["apply", "-f", "-"],
+            Some(&bad),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+    }
 }

@@ -66,17 +66,17 @@ async fn evict(s: &Server, pod: &str) -> (u16, Value) {
     (code, json(&text))
 }
 
+/// A Deployment `web` of `replicas` pods, rolled out.
+fn roll_out_web(s: &Server, replicas: u32) {
+    let replicas = format!("--replicas={replicas}");
+    s.kubectl_ok(&["create", "deployment", "web", "--image=nginx", &replicas]);
+    s.kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+}
+
 #[tokio::test]
 async fn budgets_guard_evictions() {
     let s = start();
-    s.kubectl_ok(&[
-        "create",
-        "deployment",
-        "web",
-        "--image=nginx",
-        "--replicas=2",
-    ]);
-    s.kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    roll_out_web(&s, 2);
     s.kubectl_ok(&[
         "create",
         "pdb",
@@ -156,14 +156,7 @@ async fn budgets_guard_evictions() {
 #[tokio::test]
 async fn drain_respects_the_budget() {
     let s = start();
-    s.kubectl_ok(&[
-        "create",
-        "deployment",
-        "web",
-        "--image=nginx",
-        "--replicas=3",
-    ]);
-    s.kubectl_ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    roll_out_web(&s, 3);
     s.kubectl_ok(&[
         "create",
         "pdb",

@@ -15,6 +15,27 @@ pub fn as_map(v: &mut Value) -> &mut Map<String, Value> {
     }
 }
 
+/// Puts `cond` into `status.conditions` in place of the condition of its
+/// type, unless that one already has the same status (its transition time
+/// then stays), as the condition helpers upstream do.
+pub fn upsert_condition(obj: &mut Value, cond: Value) {
+    let mut conditions: Vec<Value> = obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let field = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+    match conditions
+        .iter_mut()
+        .find(|c| field(c, "type") == field(&cond, "type"))
+    {
+        Some(c) if field(c, "status") == field(&cond, "status") => {}
+        Some(c) => *c = cond,
+        None => conditions.push(cond),
+    }
+    set_path(obj, &["status", "conditions"], Value::Array(conditions));
+}
+
 /// Sets `obj.a.b... = value`, replacing non-object values on the way.
 pub fn set_path(obj: &mut Value, path: &[&str], value: Value) {
     let Some((last, parents)) = path.split_last() else {

@@ -60,6 +60,12 @@ pub(super) async fn delete_options(
         }
         v
     };
+    options_from(ctx, &body)
+}
+
+/// `DeleteOptions` from a body already decoded (a DELETE's, an eviction's
+/// `deleteOptions`) and the query.
+pub(super) fn options_from(ctx: &Ctx<'_>, body: &Value) -> ApiResult<DeleteOptions> {
     let lifecycle = ctx.state.lifecycle();
     let mut opts = DeleteOptions {
         dry_run: ctx.query.dry_run()?,

@@ -9,7 +9,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::output::{self, Format};
+use super::output;
 use super::Ctx;
 use crate::body;
 use crate::error::{ApiError, ApiResult, Cause, Details};
@@ -47,43 +47,17 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
         }
     }
     ctx.registry.delete(Some(&ns), &name, &opts).await?;
-    let status = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-    });
-    Ok(output::respond(201, &status, Format::Json, &[]))
+    Ok(output::created_success())
 }
 
-/// The eviction's `deleteOptions`, with the server's lifecycle settings.
+/// The eviction's `deleteOptions`, read as a DELETE's body is.
 fn delete_options(ctx: &Ctx<'_>, eviction: &Value) -> ApiResult<DeleteOptions> {
-    let lifecycle = ctx.state.lifecycle();
-    let mut opts = DeleteOptions {
-        dry_run: ctx.query.dry_run()?,
-        gc_finalizers: lifecycle.garbage_collector,
-        graceful_pods: lifecycle.kubelet,
-        ..Default::default()
-    };
-    let Some(d) = eviction.get("deleteOptions").filter(|d| d.is_object()) else {
-        return Ok(opts);
-    };
-    if let Some(dry) = d.get("dryRun").and_then(Value::as_array) {
-        opts.dry_run |= dry.iter().any(|v| v.as_str() == Some("All"));
-    }
-    opts.grace_period_seconds = d.get("gracePeriodSeconds").and_then(Value::as_i64);
-    opts.propagation = d
-        .get("propagationPolicy")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(pre) = d.get("preconditions") {
-        opts.precondition_uid = pre.get("uid").and_then(Value::as_str).map(str::to_string);
-        opts.precondition_rv = pre
-            .get("resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-    }
-    Ok(opts)
+    let empty = json!({});
+    let body = eviction
+        .get("deleteOptions")
+        .filter(|d| d.is_object())
+        .unwrap_or(&empty);
+    super::delete::options_from(ctx, body)
 }
 
 /// Finished, pending and already deleting pods do not count against a
@@ -221,11 +195,6 @@ async fn take_disruption(
 
 /// The `DisruptionAllowed` condition once no disruption is left.
 fn set_disruption_allowed_false(pdb: &mut Value) {
-    let mut conditions: Vec<Value> = pdb
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let observed = pdb
         .pointer("/metadata/generation")
         .cloned()
@@ -238,13 +207,5 @@ fn set_disruption_allowed_false(pdb: &mut Value) {
         "observedGeneration": observed,
         "lastTransitionTime": meta::now(),
     });
-    match conditions
-        .iter_mut()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("DisruptionAllowed"))
-    {
-        Some(c) if c.get("status").and_then(Value::as_str) == Some("False") => {}
-        Some(c) => *c = cond,
-        None => conditions.push(cond),
-    }
-    meta::set_path(pdb, &["status", "conditions"], Value::Array(conditions));
+    meta::upsert_condition(pdb, cond);
 }

@@ -335,3 +335,15 @@ pub fn go_quote(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// 201 with a bare `Success` Status: what create-only subresources
+/// (`pods/binding`, `pods/eviction`) answer.
+pub fn created_success() -> HttpResponse {
+    let status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+    });
+    respond(201, &status, Format::Json, &[])
+}

@@ -633,36 +633,16 @@ pub async fn bind(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespons
             Ok(Action::Put(new))
         })
         .await?;
-    let status = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-    });
-    Ok(output::respond(201, &status, Format::Json, &[]))
+    Ok(output::created_success())
 }
 
 /// Marks the `PodScheduled` condition true, as binding does upstream.
 fn set_pod_scheduled(pod: &mut Value) {
-    let now = meta::now();
     let cond = json!({
         "type": "PodScheduled",
         "status": "True",
         "lastProbeTime": null,
-        "lastTransitionTime": now,
+        "lastTransitionTime": meta::now(),
     });
-    let mut conditions: Vec<Value> = pod
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    match conditions
-        .iter_mut()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("PodScheduled"))
-    {
-        Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => {}
-        Some(c) => *c = cond,
-        None => conditions.push(cond),
-    }
-    meta::set_path(pod, &["status", "conditions"], Value::Array(conditions));
+    meta::upsert_condition(pod, cond);
 }
