@@ -139,7 +139,8 @@ fn check_unknown_fields(
     if let Some(schema) = info.custom.and_then(|c| c.schema.as_ref()) {
         return custom_unknown_fields(schema, mode, obj);
     }
-    let unknown = crate::openapi::unknown_fields(info.group, info.version, info.kind, obj);
+    // Found and dropped in one walk: under Strict the object is refused anyway.
+    let unknown = crate::openapi::prune_unknown_fields(info.group, info.version, info.kind, obj);
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
@@ -152,9 +153,6 @@ fn check_unknown_fields(
             "strict decoding error: {}",
             msgs.join(", ")
         )));
-    }
-    for path in &unknown {
-        prune(obj, path);
     }
     Ok(if mode == FieldValidation::Warn {
         msgs
@@ -280,39 +278,6 @@ fn field_validation(ctx: &Ctx<'_>, obj: &mut Value) -> ApiResult<Vec<String>> {
         }
         e
     })
-}
-
-/// Removes the field at a path like `spec.template.spec.containers[0].imagee`.
-fn prune(obj: &mut Value, path: &str) {
-    let mut steps: Vec<Result<&str, usize>> = Vec::new();
-    for seg in path.split('.') {
-        let (name, rest) = seg.split_once('[').unwrap_or((seg, ""));
-        if !name.is_empty() {
-            steps.push(Ok(name));
-        }
-        for idx in rest.split('[') {
-            if let Ok(n) = idx.trim_end_matches(']').parse::<usize>() {
-                steps.push(Err(n));
-            }
-        }
-    }
-    let Some((last, parents)) = steps.split_last() else {
-        return;
-    };
-    let mut cur = obj;
-    for step in parents {
-        let next = match step {
-            Ok(k) => cur.get_mut(*k),
-            Err(i) => cur.get_mut(*i),
-        };
-        match next {
-            Some(n) => cur = n,
-            None => return,
-        }
-    }
-    if let (Ok(k), Some(m)) = (last, cur.as_object_mut()) {
-        m.remove(*k);
-    }
 }
 
 fn write_format(ctx: &Ctx<'_>) -> ApiResult<Format> {
