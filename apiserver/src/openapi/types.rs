@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use super::schemas::{Definitions, INT_OR_STRING, QUANTITY, V3_PREFIX};
+use crate::crd::schema::goval;
 
 const TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
 const MICRO_TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime";
@@ -387,48 +388,7 @@ fn unstructured_kind(value: &Value) -> &'static str {
 
 /// Go's `%v` of a value decoded without a schema (`map[a:1]`, `[x y]`).
 pub fn go_value(value: &Value) -> String {
-    match value {
-        Value::Null => "<nil>".into(),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(go_value).collect();
-            format!("[{}]", inner.join(" "))
-        }
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{k}:{}", go_value(&m[k])))
-                .collect();
-            format!("map[{}]", inner.join(" "))
-        }
-    }
-}
-
-/// Go's `%#v` of a value decoded without a schema.
-fn go_syntax(value: &Value) -> String {
-    match value {
-        Value::Null => "interface {}(nil)".into(),
-        Value::String(s) => crate::rest::output::go_quote(s),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(go_syntax).collect();
-            format!("[]interface {{}}{{{}}}", inner.join(", "))
-        }
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", crate::rest::output::go_quote(k), go_syntax(&m[k])))
-                .collect();
-            format!("map[string]interface {{}}{{{}}}", inner.join(", "))
-        }
-    }
+    goval::plain(value)
 }
 
 impl TypeError {
@@ -445,7 +405,7 @@ impl TypeError {
                     found(false)
                 ),
                 Some(s) => {
-                    let q = crate::rest::output::go_quote(s);
+                    let q = crate::strategy::gofmt::quote(s);
                     format!("parsing time {q} as \"2006-01-02T15:04:05Z07:00\": cannot parse {q} as \"2006\"")
                 }
             },
@@ -513,7 +473,7 @@ impl TypeError {
             ),
             (Problem::Mismatch, Target::String) => format!(
                 "expected string, got &value.valueUnstructured{{Value:{}}}",
-                go_syntax(&self.value)
+                goval::sharp(&self.value)
             ),
             (Problem::Mismatch, Target::Bool) => {
                 format!("expected boolean, got &{{{}}}", go_value(&self.value))

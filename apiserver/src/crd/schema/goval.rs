@@ -97,6 +97,29 @@ pub fn body_value(v: &Value) -> String {
     }
 }
 
+/// Go's `%v` of an unstructured value (`map[a:1]`, `[x y]`, `<nil>`).
+pub fn plain(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(_) => Num::of(v).map(num).unwrap_or_default(),
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(plain).collect();
+            format!("[{}]", items.join(" "))
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", m.get(*k).map(plain).unwrap_or_default()))
+                .collect();
+            format!("map[{}]", items.join(" "))
+        }
+    }
+}
+
 /// Go's `%#v` of an unstructured value.
 pub fn sharp(v: &Value) -> String {
     match v {

@@ -32,7 +32,7 @@ mod defaults;
 mod embedded;
 mod formats;
 mod generic;
-mod goval;
+pub(crate) mod goval;
 mod listtype;
 pub mod node;
 mod prune;
