@@ -129,3 +129,78 @@ fn local_and_aggregated_api_services() {
         assert!(err.contains(why), "{err}");
     }
 }
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1beta1
+    served: false
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+
+/// As upstream's crdregistration controller: each group-version a CRD serves
+/// has a local APIService while it does, and only then.
+#[test]
+fn crd_group_versions_get_local_api_services() {
+    let s = Server::start();
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(CRD),
+    );
+    s.wait_for(WAIT, "v1.stable.example.com Local True", || {
+        let out = s.kubectl(&["get", "apiservice", "v1.stable.example.com", "--no-headers"]);
+        let words: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        (words.get(1..3) == Some(&["Local".to_string(), "True".to_string()][..])).then_some(())
+    });
+    let svc = json(&s.kubectl_ok(&["get", "apiservice", "v1.stable.example.com", "-o", "json"]));
+    assert_eq!(
+        svc["metadata"]["labels"]["kube-aggregator.kubernetes.io/automanaged"],
+        "true"
+    );
+    assert_eq!(svc["spec"]["groupPriorityMinimum"], 1000);
+    assert_eq!(svc["spec"]["versionPriority"], 100);
+    // A version that is not served has none.
+    let out = s.kubectl(&["get", "apiservice", "v1beta1.stable.example.com"]);
+    assert!(!out.status.success());
+
+    // Serving v1beta1 too adds its APIService; deleting the CRD removes both.
+    let both = CRD.replace("served: false", "served: true");
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(&both),
+    );
+    s.wait_for(WAIT, "v1beta1.stable.example.com", || {
+        s.kubectl(&["get", "apiservice", "v1beta1.stable.example.com"])
+            .status
+            .success()
+            .then_some(())
+    });
+    s.kubectl_ok(&["delete", "crd", "widgets.stable.example.com"]);
+    s.wait_for(WAIT, "the CRD's APIServices to go", || {
+        let out = s.kubectl_ok(&["get", "apiservices", "-o", "name"]);
+        (!out.contains("stable.example.com")).then_some(())
+    });
+    // The built-in ones stay.
+    let out = s.kubectl_ok(&["get", "apiservices", "-o", "name"]);
+    assert!(
+        out.contains("apiservice.apiregistration.k8s.io/v1.apps"),
+        "{out}"
+    );
+}

@@ -2,7 +2,8 @@
 //! the naming check (`NamesAccepted`, `status.acceptedNames`), establishing
 //! (`Established`), publishing the catalog of served resources whenever
 //! CRDs change, and, when a CRD is deleted, deleting its objects before
-//! removing the `customresourcecleanup.apiextensions.k8s.io` finalizer.
+//! removing the `customresourcecleanup.apiextensions.k8s.io` finalizer; and
+//! the APIServices of the group-versions CRDs serve.
 //!
 //! Every replica of a cluster runs it: status writes are idempotent and
 //! guarded by resourceVersion, and each replica builds its own catalog.
@@ -116,6 +117,10 @@ async fn sync(
     }
     // Serve first, then report: a client that sees Established can use the kind.
     publish(state, desired.values().map(|v| &**v));
+    let group_versions = crate::apiservices::custom_group_versions(crds.values().map(|v| &**v));
+    if let Err(e) = crate::apiservices::sync_custom(state, &group_versions).await {
+        tracing::debug!(error = %e.message, "APIServices of CRDs not synced");
+    }
     let registry = Registry::new(state.store.clone(), info);
     for (name, next) in &desired {
         let Some(current) = crds.get(name) else {
