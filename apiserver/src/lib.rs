@@ -32,4 +32,5 @@ pub mod state;
 pub mod strategy;
 pub mod testenv;
 pub mod tls;
+pub mod tokens;
 pub mod watchcache;

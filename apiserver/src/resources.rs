@@ -65,10 +65,11 @@ impl ResourceInfo {
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration_v1, apps::v1 as apps_v1,
-    autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1,
-    coordination::v1 as coordination_v1, core::v1 as core_v1, discovery::v1 as discovery_v1,
-    events::v1 as events_v1, networking::v1 as networking_v1, policy::v1 as policy_v1,
-    rbac::v1 as rbac_v1, scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
+    authentication::v1 as authentication_v1, autoscaling::v1 as autoscaling_v1,
+    autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1, coordination::v1 as coordination_v1,
+    core::v1 as core_v1, discovery::v1 as discovery_v1, events::v1 as events_v1,
+    networking::v1 as networking_v1, policy::v1 as policy_v1, rbac::v1 as rbac_v1,
+    scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration_v1;
@@ -162,6 +163,15 @@ const EVICTION: Subresource = Subresource {
     verbs: &["create"],
 };
 
+/// `serviceaccounts/token`, speaking authentication.k8s.io `v1` `TokenRequest`.
+const TOKEN: Subresource = Subresource {
+    name: "token",
+    group: <authentication_v1::TokenRequest as k8s_openapi::Resource>::GROUP,
+    version: <authentication_v1::TokenRequest as k8s_openapi::Resource>::VERSION,
+    kind: <authentication_v1::TokenRequest as k8s_openapi::Resource>::KIND,
+    verbs: &["create"],
+};
+
 /// One table row from a `k8s_openapi` type plus what kube-apiserver adds.
 macro_rules! resource {
     ($ty:ty, $singular:literal, short: $short:expr, cats: $cats:expr, verbs: $verbs:expr, subs: $subs:expr $(,)?) => {
@@ -205,7 +215,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(core_v1::ResourceQuota, "resourcequota", short: &["quota"], cats: &[], verbs: ALL_VERBS,
         subs: &[status::<core_v1::ResourceQuota>()]),
     resource!(core_v1::Secret, "secret", short: &[], cats: &[], verbs: ALL_VERBS, subs: &[]),
-    resource!(core_v1::ServiceAccount, "serviceaccount", short: &["sa"], cats: &[], verbs: ALL_VERBS, subs: &[]),
+    resource!(core_v1::ServiceAccount, "serviceaccount", short: &["sa"], cats: &[], verbs: ALL_VERBS, subs: &[TOKEN]),
     resource!(core_v1::Service, "service", short: &["svc"], cats: ALL, verbs: ALL_VERBS,
         subs: &[status::<core_v1::Service>()]),
     // apiregistration.k8s.io/v1

@@ -152,6 +152,11 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
             "custom resource definitions not loaded yet; serving built-ins only until they are"
         );
     }
+    let signer = web::Data::new(
+        crate::tokens::Signer::load_or_create(&store, &url)
+            .await
+            .map_err(Error::State)?,
+    );
     let health = web::Data::new(Health { store });
     let metrics = web::Data::new(Metrics::with_extra(|r| {
         if let Some(m) = &opts.controller_metrics {
@@ -166,6 +171,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
             .app_data(health.clone())
             .app_data(metrics.clone())
             .app_data(state.clone())
+            .app_data(signer.clone())
             .app_data(json_config())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
@@ -175,6 +181,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
                 ApiError::bad_request(e.to_string()).into()
             }))
             .configure(crate::health::configure)
+            .configure(crate::tokens::configure)
             .configure(crate::discovery::configure)
             .configure(crate::openapi::configure)
             .configure(crate::rest::configure)

@@ -321,6 +321,27 @@ const HPA_V1: &[F] = &[
     f(2, "spec", Msg(HPA_V1_SPEC)),
     f(3, "status", Msg(&[])),
 ];
+const BOUND_OBJECT_REF: &[F] = &[
+    f(1, "kind", Str),
+    f(2, "apiVersion", Str),
+    f(3, "name", Str),
+    f(4, "uid", Str),
+];
+const TOKEN_REQUEST_SPEC: &[F] = &[
+    rep(1, "audiences", Str),
+    f(3, "boundObjectRef", Msg(BOUND_OBJECT_REF)),
+    f(4, "expirationSeconds", IntPtr),
+];
+/// What `kubectl create token` sends; the server fills the status.
+const TOKEN_REQUEST: &[F] = &[
+    META,
+    f(2, "spec", Msg(TOKEN_REQUEST_SPEC)),
+    f(
+        3,
+        "status",
+        Msg(&[f(1, "token", Str), f(2, "expirationTimestamp", Time)]),
+    ),
+];
 
 fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
@@ -340,6 +361,7 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("networking.k8s.io/v1", "Ingress") => INGRESS,
         ("policy/v1", "PodDisruptionBudget") => PDB,
         ("autoscaling/v1", "HorizontalPodAutoscaler") => HPA_V1,
+        ("authentication.k8s.io/v1", "TokenRequest") => TOKEN_REQUEST,
         _ => return None,
     })
 }

@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration_v1, apps::v1 as apps_v1,
-    autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1,
-    coordination::v1 as coordination_v1, core::v1 as core_v1, discovery::v1 as discovery_v1,
-    events::v1 as events_v1, networking::v1 as networking_v1, policy::v1 as policy_v1,
-    rbac::v1 as rbac_v1, scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
+    authentication::v1 as authentication_v1, autoscaling::v1 as autoscaling_v1,
+    autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1, coordination::v1 as coordination_v1,
+    core::v1 as core_v1, discovery::v1 as discovery_v1, events::v1 as events_v1,
+    networking::v1 as networking_v1, policy::v1 as policy_v1, rbac::v1 as rbac_v1,
+    scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta_v1;
@@ -85,6 +86,7 @@ impl Definitions {
             core_v1::PersistentVolume, core_v1::Pod, core_v1::PodTemplate,
             core_v1::ReplicationController, core_v1::ResourceQuota, core_v1::Secret,
             core_v1::ServiceAccount, core_v1::Service, core_v1::Binding,
+            authentication_v1::TokenRequest,
             apiregistration_v1::APIService,
             apps_v1::ControllerRevision, apps_v1::DaemonSet, apps_v1::Deployment,
             apps_v1::ReplicaSet, apps_v1::StatefulSet,

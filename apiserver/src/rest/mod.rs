@@ -311,6 +311,7 @@ async fn dispatch(
                 ("eviction", "create") => eviction::create(&ctx, payload).await,
                 ("finalize", "update") => namespace::finalize(&ctx, payload).await,
                 ("log", "get") => log::get(&ctx).await,
+                ("token", "create") => crate::tokens::request::create(&ctx, payload).await,
                 _ => Err(not_found()),
             }
         }
