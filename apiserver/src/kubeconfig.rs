@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use crate::tls::{self, Pki};
 
 pub const CLUSTER: &str = "ferrokube";
@@ -34,9 +37,9 @@ contexts:
 current-context: {CONTEXT}
 preferences: {{}}
 ",
-        ca = base64(pki.ca.cert_pem.as_bytes()),
-        cert = base64(pki.admin.cert_pem.as_bytes()),
-        key = base64(pki.admin.key_pem.as_bytes()),
+        ca = STANDARD.encode(pki.ca.cert_pem.as_bytes()),
+        cert = STANDARD.encode(pki.admin.cert_pem.as_bytes()),
+        key = STANDARD.encode(pki.admin.key_pem.as_bytes()),
     )
 }
 
@@ -62,44 +65,9 @@ pub fn server_url(addr: std::net::SocketAddr) -> String {
     }
 }
 
-/// Standard base64 with padding (RFC 4648), as kubeconfig `*-data` fields use.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sextet = |shift: u32| ALPHABET[((n >> shift) & 0x3f) as usize] as char;
-        out.push(sextet(18));
-        out.push(sextet(12));
-        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
-        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want, "{input:?}");
-        }
-    }
 
     #[test]
     fn server_url_brackets_ipv6_and_maps_unspecified() {

@@ -5,33 +5,12 @@
 use super::json::{self, at, child, key, str_at};
 use super::meta::{immutable, validate_object_meta, validate_object_meta_update};
 use super::{names, quantity, selector, FieldError, Strategy};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde_json::{json, Value};
 
 /// `MaxSecretSize`: 1 MiB, for Secrets and ConfigMaps.
 pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
-
-const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (Secret `data` values).
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 /// The decoded length of a base64 string.
 pub(super) fn base64_len(s: &str) -> usize {
@@ -225,7 +204,7 @@ impl Strategy for Secret {
             if let Some(d) = data.as_object_mut() {
                 for (k, v) in sd {
                     if let Some(s) = v.as_str() {
-                        d.insert(k, json!(base64_encode(s.as_bytes())));
+                        d.insert(k, json!(STANDARD.encode(s.as_bytes())));
                     }
                 }
             }
@@ -588,9 +567,6 @@ mod tests {
 
     #[test]
     fn base64() {
-        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
-        assert_eq!(base64_encode(b"hi"), "aGk=");
-        assert_eq!(base64_encode(b"abc"), "YWJj");
         assert_eq!(base64_len("aGVsbG8="), 5);
         assert_eq!(base64_len("YWJj"), 3);
     }
