@@ -226,7 +226,6 @@ pub struct Policy {
     roles: HashMap<(String, String), Rules>,
     cluster_role_bindings: Vec<Binding>,
     role_bindings: HashMap<String, Vec<Binding>>,
-    revisions: [Revision; 4],
 }
 
 fn rules_of(obj: &Value) -> Rules {
@@ -405,7 +404,18 @@ pub struct Authorizer {
     store: Arc<dyn openraft_store::Store>,
     /// cluster roles, roles, cluster role bindings, role bindings.
     caches: [Arc<WatchCache>; 4],
-    policy: RwLock<Arc<Policy>>,
+    compiled: RwLock<Compiled>,
+}
+
+/// A compiled policy and what it was compiled from.
+#[derive(Default)]
+struct Compiled {
+    policy: Arc<Policy>,
+    /// The caches' revisions when last checked.
+    revisions: [Revision; 4],
+    /// The objects compiled: when a cache moves (progress notifications
+    /// advance it without changes) and still holds these, nothing is rebuilt.
+    sources: [Vec<Arc<Value>>; 4],
 }
 
 /// The four RBAC resources, in [`Authorizer`]'s cache order.
@@ -415,6 +425,10 @@ const PLURALS: [&str; 4] = [
     "clusterrolebindings",
     "rolebindings",
 ];
+
+fn same_objects(a: &[Arc<Value>], b: &[Arc<Value>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
+}
 
 impl Authorizer {
     pub fn new(state: &crate::state::AppState) -> Authorizer {
@@ -428,7 +442,7 @@ impl Authorizer {
         Authorizer {
             store: state.store.clone(),
             caches,
-            policy: RwLock::new(Arc::new(Policy::default())),
+            compiled: RwLock::new(Compiled::default()),
         }
     }
 
@@ -436,24 +450,29 @@ impl Authorizer {
         [0, 1, 2, 3].map(|i| self.caches[i].revision())
     }
 
-    /// The compiled policy, rebuilt when a cache moved since.
+    /// The compiled policy, rebuilt when a cache's objects changed.
     pub fn policy(&self) -> Arc<Policy> {
         let revisions = self.revisions();
         {
-            let current = self.policy.read().unwrap_or_else(|p| p.into_inner());
+            let current = self.compiled.read().unwrap_or_else(|p| p.into_inner());
             if current.revisions == revisions {
-                return current.clone();
+                return current.policy.clone();
             }
         }
-        let [cr, r, crb, rb] = [0, 1, 2, 3].map(|i| self.caches[i].snapshot(b"").0);
-        let mut policy = Policy::build(&cr, &r, &crb, &rb);
-        policy.revisions = revisions;
-        let policy = Arc::new(policy);
-        let mut slot = self.policy.write().unwrap_or_else(|p| p.into_inner());
-        if slot.revisions.iter().zip(revisions).all(|(a, b)| *a <= b) {
-            *slot = policy.clone();
+        let sources = [0, 1, 2, 3].map(|i| self.caches[i].snapshot(b"").0);
+        let mut slot = self.compiled.write().unwrap_or_else(|p| p.into_inner());
+        let unchanged = slot
+            .sources
+            .iter()
+            .zip(&sources)
+            .all(|(a, b)| same_objects(a, b));
+        if !unchanged {
+            let [cr, r, crb, rb] = &sources;
+            slot.policy = Arc::new(Policy::build(cr, r, crb, rb));
+            slot.sources = sources;
         }
-        policy
+        slot.revisions = revisions;
+        slot.policy.clone()
     }
 
     pub fn authorize(&self, a: &Attributes<'_>) -> Decision {
