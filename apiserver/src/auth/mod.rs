@@ -13,6 +13,7 @@
 pub mod attributes;
 pub mod authn;
 pub mod bootstrap;
+pub mod escalation;
 pub mod impersonate;
 pub mod rbac;
 pub mod reviews;

@@ -287,17 +287,32 @@ impl Policy {
 
     /// The rules a binding's roleRef names, or upstream's error for it.
     fn role_rules(&self, b: &Binding) -> Result<&Rules, String> {
-        match b.role_kind.as_str() {
+        self.lookup_role(&b.role_kind, &b.role_name, &b.namespace)
+    }
+
+    fn lookup_role(&self, kind: &str, name: &str, namespace: &str) -> Result<&Rules, String> {
+        match kind {
             "ClusterRole" => self
                 .cluster_roles
-                .get(&b.role_name)
-                .ok_or_else(|| format!("clusterrole.{GROUP} {:?} not found", b.role_name)),
-            "Role" if !b.namespace.is_empty() => self
+                .get(name)
+                .ok_or_else(|| format!("clusterrole.{GROUP} {name:?} not found")),
+            "Role" if !namespace.is_empty() => self
                 .roles
-                .get(&(b.namespace.clone(), b.role_name.clone()))
-                .ok_or_else(|| format!("role.{GROUP} {:?} not found", b.role_name)),
+                .get(&(namespace.to_string(), name.to_string()))
+                .ok_or_else(|| format!("role.{GROUP} {name:?} not found")),
             other => Err(format!("unsupported role reference kind: {other:?}")),
         }
+    }
+
+    /// The rules of the role a roleRef names (upstream's
+    /// `GetRoleReferenceRules`).
+    pub fn role_ref_rules(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Vec<Rule>, String> {
+        self.lookup_role(kind, name, namespace).map(|r| r.to_vec())
     }
 
     /// Visits every rule that applies to `user` in `namespace` (cluster
