@@ -665,3 +665,150 @@ fn always_allow_mode_lets_anonymous_requests_through() {
     assert_eq!(code, "201", "{body}");
     assert_eq!(json(&body)["status"]["allowed"], true);
 }
+
+#[test]
+fn rbac_writes_cannot_grant_more_than_the_writer_holds() {
+    let s = Server::start_with(&["--nodes", "0", "--controllers", ""]).expect("start");
+    let (crt, key) = client_cert(&s, "jane", "devs");
+    let jane = kubeconfig(&s, "jane", &crt, &key);
+    s.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "devs-admin",
+        "--clusterrole=admin",
+        "--group=devs",
+        "-n",
+        "default",
+    ]);
+    s.wait_for(WAIT, "jane may list roles", || {
+        kubectl_as(&jane, &["get", "roles", "-n", "default"])
+            .status
+            .success()
+            .then_some(())
+    });
+    // Rules she holds: fine, as a Role and as a binding to edit.
+    let out = kubectl_as(
+        &jane,
+        &[
+            "create",
+            "role",
+            "reader",
+            "--verb=get,list",
+            "--resource=pods",
+            "-n",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = kubectl_as(
+        &jane,
+        &[
+            "create",
+            "rolebinding",
+            "bob-edit",
+            "--clusterrole=edit",
+            "--user=bob",
+            "-n",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    // More than she holds: refused with upstream's message.
+    let out = kubectl_as(
+        &jane,
+        &[
+            "create",
+            "rolebinding",
+            "root",
+            "--clusterrole=cluster-admin",
+            "--user=bob",
+            "-n",
+            "default",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = text(&out).1;
+    assert!(
+        err.contains("rolebindings.rbac.authorization.k8s.io \"root\" is forbidden: user \"jane\" (groups=[\"devs\" \"system:authenticated\"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"*\"], Resources:[\"*\"], Verbs:[\"*\"]}\n{NonResourceURLs:[\"*\"], Verbs:[\"*\"]}"),
+        "{err}"
+    );
+    let out = kubectl_as(
+        &jane,
+        &[
+            "create",
+            "role",
+            "nodes",
+            "--verb=delete",
+            "--resource=nodes",
+            "-n",
+            "default",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .1
+            .contains("{APIGroups:[\"\"], Resources:[\"nodes\"], Verbs:[\"delete\"]}"),
+        "{:?}",
+        text(&out)
+    );
+    // Editing a role to widen it is refused too; the admin may.
+    let out = kubectl_as(
+        &jane,
+        &[
+            "patch",
+            "role",
+            "reader",
+            "-n",
+            "default",
+            "--type=json",
+            "-p",
+            r#"[{"op":"add","path":"/rules/0/resources/-","value":"nodes"}]"#,
+        ],
+    );
+    assert!(
+        text(&out)
+            .1
+            .contains("is attempting to grant RBAC permissions not currently held"),
+        "{:?}",
+        text(&out)
+    );
+    s.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "root",
+        "--clusterrole=cluster-admin",
+        "--user=bob",
+        "-n",
+        "default",
+    ]);
+    // With the bind verb on cluster-admin she may bind it.
+    s.kubectl_ok(&[
+        "create",
+        "clusterrole",
+        "bind-root",
+        "--verb=bind",
+        "--resource=clusterroles",
+        "--resource-name=cluster-admin",
+    ]);
+    s.kubectl_ok(&[
+        "create",
+        "clusterrolebinding",
+        "jane-bind-root",
+        "--clusterrole=bind-root",
+        "--user=jane",
+    ]);
+    let out = kubectl_as(
+        &jane,
+        &[
+            "create",
+            "rolebinding",
+            "root2",
+            "--clusterrole=cluster-admin",
+            "--user=bob",
+            "-n",
+            "default",
+        ],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+}
