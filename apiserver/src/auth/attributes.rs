@@ -138,8 +138,6 @@ impl<'a> Attributes<'a> {
             if let Some(n) = exact_name(query) {
                 name = Cow::Owned(n);
             }
-        } else if !name.is_empty() && verb == "get" && query_flag(query, "watch") {
-            verb = "watch";
         }
         if name.is_empty() && verb == "delete" {
             verb = "deletecollection";
@@ -188,11 +186,12 @@ impl<'a> Attributes<'a> {
     }
 }
 
-/// `?key=true` (or `1`).
+/// `?key=true` as Go's `strconv.ParseBool` reads it.
 fn query_flag(query: &str, key: &str) -> bool {
     query.split('&').any(|kv| {
-        kv.split_once('=')
-            .is_some_and(|(k, v)| k == key && (v == "true" || v == "1"))
+        kv.split_once('=').is_some_and(|(k, v)| {
+            k == key && matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True")
+        })
     })
 }
 
@@ -288,6 +287,9 @@ mod tests {
             "fieldSelector=metadata.name%3Dweb&watch=1",
         );
         assert_eq!((a.verb.as_ref(), a.name.as_ref()), ("watch", "web"));
+        // A named GET stays a get, even with ?watch (upstream).
+        let a = parse(&u, "GET", "/api/v1/namespaces/a/pods/web", "watch=true");
+        assert_eq!(a.verb, "get");
         let a = parse(
             &u,
             "PATCH",

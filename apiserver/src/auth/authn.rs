@@ -63,7 +63,7 @@ pub fn authenticate(req: &ServiceRequest) -> Result<Arc<User>, ApiError> {
 }
 
 /// One shared anonymous user.
-fn anonymous() -> Arc<User> {
+pub fn anonymous() -> Arc<User> {
     static ANON: std::sync::LazyLock<Arc<User>> =
         std::sync::LazyLock::new(|| Arc::new(User::anonymous()));
     ANON.clone()

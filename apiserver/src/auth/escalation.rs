@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{web, HttpRequest};
 use serde_json::Value;
 
 use super::attributes::Attributes;
 use super::rbac::{Policy, Rule, GROUP};
-use super::{Authz, Mode, RequestUser, User};
+use super::{Authz, Mode, User};
 use crate::error::{ApiError, Details};
 use crate::resources::ResourceInfo;
 
@@ -39,7 +39,7 @@ impl Guard {
         if authz.mode != Mode::Rbac {
             return None;
         }
-        let user = req.extensions().get::<RequestUser>()?.0.clone();
+        let user = super::request_user(req);
         if user.is_master() {
             return None;
         }

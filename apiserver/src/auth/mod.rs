@@ -108,10 +108,23 @@ pub fn service_account_groups(namespace: &str) -> Vec<String> {
     ]
 }
 
-/// The user a request was authenticated (and possibly impersonated) as,
-/// left in the request's extensions for handlers (the review APIs).
+/// The user a request was impersonated as, left in the request's
+/// extensions (only then: other requests are their connection's user).
 #[derive(Debug, Clone)]
 pub struct RequestUser(pub Arc<User>);
+
+/// The user a request acts as, for handlers (the review APIs): the
+/// impersonated user, else the connection's certificate user, else
+/// anonymous. Only meaningful behind [`filter`].
+pub fn request_user(req: &actix_web::HttpRequest) -> Arc<User> {
+    if let Some(RequestUser(u)) = req.extensions().get::<RequestUser>() {
+        return u.clone();
+    }
+    match req.conn_data::<authn::PeerUser>() {
+        Some(authn::PeerUser(u)) => u.clone(),
+        None => authn::anonymous(),
+    }
+}
 
 /// `--authorization-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -212,7 +225,8 @@ pub async fn filter(
         Ok(u) => u,
         Err(e) => return Ok(reject(req, &e)),
     };
-    let user = if impersonate::requested(req.headers()) {
+    let impersonated = impersonate::requested(req.headers());
+    let user = if impersonated {
         match impersonate::apply(&authz, user, req.headers()).await {
             Ok(u) => u,
             Err(e) => return Ok(reject(req, &e)),
@@ -229,7 +243,9 @@ pub async fn filter(
             return Ok(reject(req, &e));
         }
     }
-    req.extensions_mut().insert(RequestUser(user));
+    if impersonated {
+        req.extensions_mut().insert(RequestUser(user));
+    }
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 

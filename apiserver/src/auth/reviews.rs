@@ -1,16 +1,17 @@
 //! The review APIs (upstream `pkg/registry/authentication/selfsubjectreview`
 //! and `pkg/registry/authorization/*`): create-only, nothing stored.
 //!
-//! - `authentication.k8s.io/v1` SelfSubjectReview: who am I.
+//! - `authentication.k8s.io/v1` SelfSubjectReview: who am I; TokenReview:
+//!   whose token is this (none, as no token authenticator exists yet).
 //! - `authorization.k8s.io/v1` SelfSubjectAccessReview (may I),
 //!   SubjectAccessReview (may this user), LocalSubjectAccessReview (the same
 //!   in one namespace), SelfSubjectRulesReview (what may I do here).
 
-use actix_web::{web, HttpMessage, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::attributes::Attributes;
-use super::{Authz, Mode, RequestUser, User};
+use super::{Authz, Mode, User};
 use crate::body;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::resources::ResourceInfo;
@@ -30,17 +31,22 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     let bytes = body::read(payload).await?;
     let input = body::decode_object(&body::media_type(ctx.req), &bytes)?;
     let info = ctx.info();
-    let requester = ctx
-        .req
-        .extensions()
-        .get::<RequestUser>()
-        .map(|u| u.0.clone());
-    let authz = ctx.req.app_data::<web::Data<Authz>>().cloned();
-    let (Some(requester), Some(authz)) = (requester, authz) else {
+    let Some(authz) = ctx.req.app_data::<web::Data<Authz>>().cloned() else {
         return Err(ApiError::bad_request("no user present on request"));
     };
+    let requester = super::request_user(ctx.req);
     let status = match info.kind {
         "SelfSubjectReview" => json!({"userInfo": requester.to_json()}),
+        "TokenReview" => {
+            if str_at(spec_of(&input), "token").is_empty() {
+                return Err(ApiError::bad_request(
+                    "token is required for TokenReview in authentication",
+                ));
+            }
+            // No token authenticator is configured: no token authenticates
+            // (upstream's answer for a token none of them knows).
+            json!({"user": {}})
+        }
         "SelfSubjectAccessReview" => {
             let spec = spec_of(&input);
             validate_attributes(info, spec)?;
@@ -333,6 +339,7 @@ mod tests {
     fn every_review_kind_is_served_create_only() {
         for kind in [
             "SelfSubjectReview",
+            "TokenReview",
             "SelfSubjectAccessReview",
             "SubjectAccessReview",
             "LocalSubjectAccessReview",
