@@ -247,6 +247,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
     resource!(events_v1::Event, "event", short: &["ev"], cats: &[], verbs: ALL_VERBS, subs: &[]),
     // authentication.k8s.io/v1
     create_only!(authentication_v1::SelfSubjectReview, "selfsubjectreview"),
+    create_only!(authentication_v1::TokenReview, "tokenreview"),
     // authorization.k8s.io/v1
     create_only!(
         authorization_v1::LocalSubjectAccessReview,

@@ -372,6 +372,15 @@ const RULES_REVIEW: &[F] = &[
     f(3, "status", Msg(&[])),
 ];
 const SELF_SUBJECT_REVIEW: &[F] = &[META, f(2, "status", Msg(&[]))];
+const TOKEN_REVIEW: &[F] = &[
+    META,
+    f(
+        2,
+        "spec",
+        Msg(&[f(1, "token", Str), rep(2, "audiences", Str)]),
+    ),
+    f(3, "status", Msg(&[])),
+];
 
 fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
@@ -397,6 +406,7 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
         }
         ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => RULES_REVIEW,
         ("authentication.k8s.io/v1", "SelfSubjectReview") => SELF_SUBJECT_REVIEW,
+        ("authentication.k8s.io/v1", "TokenReview") => TOKEN_REVIEW,
         _ => return None,
     })
 }

@@ -90,7 +90,7 @@ impl Definitions {
             apps_v1::ControllerRevision, apps_v1::DaemonSet, apps_v1::Deployment,
             apps_v1::ReplicaSet, apps_v1::StatefulSet,
             events_v1::Event,
-            authentication_v1::SelfSubjectReview,
+            authentication_v1::SelfSubjectReview, authentication_v1::TokenReview,
             authorization_v1::LocalSubjectAccessReview, authorization_v1::SelfSubjectAccessReview,
             authorization_v1::SelfSubjectRulesReview, authorization_v1::SubjectAccessReview,
             autoscaling_v2::HorizontalPodAutoscaler, autoscaling_v1::HorizontalPodAutoscaler,
