@@ -162,10 +162,11 @@ impl Authz {
     }
 
     /// Whether `attrs` (whose user is `attrs.user`) is allowed: masters
-    /// always, then the mode's authorizer. A denial is re-checked once the
-    /// RBAC caches have caught up with the store, so a binding created just
-    /// before is seen (upstream's informers lag too, but callers such as
-    /// scripts expect read-your-writes).
+    /// always, then the mode's authorizer. A denial of an authenticated
+    /// user is re-checked once the RBAC caches have caught up with the
+    /// store, so a binding created just before is seen (upstream's
+    /// informers lag too, but scripts expect read-your-writes); anonymous
+    /// denials are answered at once, so they cost the store nothing.
     pub async fn authorize(&self, attrs: &Attributes<'_>) -> Decision {
         if attrs.user.is_master() {
             return Decision {
@@ -182,7 +183,7 @@ impl Authz {
             },
             Mode::Rbac => {
                 let d = self.rbac.authorize(attrs);
-                if d.allowed || !self.rbac.catch_up().await {
+                if d.allowed || attrs.user.name == ANONYMOUS || !self.rbac.catch_up().await {
                     return d;
                 }
                 self.rbac.authorize(attrs)
