@@ -58,7 +58,7 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
                 local_namespace(ctx, &mut spec)?;
             }
             validate_attributes(info, &spec)?;
-            let user = subject_of(info, &spec)?;
+            let user = subject_of(&spec);
             access(&authz, &user, &spec).await
         }
         "SelfSubjectRulesReview" => {
@@ -210,7 +210,7 @@ fn local_namespace(ctx: &Ctx<'_>, spec: &mut Value) -> ApiResult<()> {
 }
 
 /// The user a (local) SubjectAccessReview asks about.
-fn subject_of(_info: &ResourceInfo, spec: &Value) -> ApiResult<User> {
+fn subject_of(spec: &Value) -> User {
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
             .into_iter()
@@ -226,12 +226,12 @@ fn subject_of(_info: &ResourceInfo, spec: &Value) -> ApiResult<User> {
         .flatten()
         .map(|(k, v)| (k.clone(), strings(Some(v))))
         .collect();
-    Ok(User {
+    User {
         name: str_at(spec, "user").to_string(),
         uid: str_at(spec, "uid").to_string(),
         groups: strings(spec.get("groups")),
         extra,
-    })
+    }
 }
 
 /// Evaluates an access review's attributes for `user`: the status.
