@@ -34,9 +34,12 @@ pub enum Command {
     after_help = "Security notes: the server serves HTTPS only. On first start it creates a \
 cluster CA, a serving certificate and an admin client certificate \
 (CN=kubernetes-admin, O=system:masters) under DATA_DIR/pki and reuses them on restart. \
-Client certificates signed by the CA are accepted but not required, and bearer tokens are \
-not checked yet: authentication and authorization (RBAC) are not implemented, so every \
-client that can reach the port is an administrator. Listen on loopback unless you mean it."
+Client certificates signed by the CA authenticate their subject (CN = user, O = groups); \
+requests without one are system:anonymous, and bearer tokens are refused (401) since no \
+token authenticator exists yet. With --authorization-mode=RBAC (the default) requests are \
+authorized by RBAC over the default roles created at start (cluster-admin, admin, edit, \
+view, system:discovery, ...): anonymous clients may read /healthz, /livez, /readyz and \
+/version only. Impersonation headers (kubectl --as) need the impersonate verb."
 )]
 pub struct ServerArgs {
     /// Directory for the store, the PKI (pki/) and admin.kubeconfig; created if missing.
@@ -97,6 +100,12 @@ pub struct ServerArgs {
     /// cluster runs them.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub leader_elect: bool,
+
+    /// How requests are authorized: RBAC (Roles, ClusterRoles and their
+    /// bindings; members of system:masters may do anything) or AlwaysAllow
+    /// (every request, anonymous ones too).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "RBAC")]
+    pub authorization_mode: crate::auth::Mode,
 }
 
 #[derive(Debug, Clone, Args)]

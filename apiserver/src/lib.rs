@@ -10,6 +10,7 @@
 //! - everything else: the server, REST handlers, registry store, watch cache.
 
 mod apiservices;
+pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod cli;

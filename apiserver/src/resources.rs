@@ -65,11 +65,11 @@ impl ResourceInfo {
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration_v1, apps::v1 as apps_v1,
-    authentication::v1 as authentication_v1, autoscaling::v1 as autoscaling_v1,
-    autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1, coordination::v1 as coordination_v1,
-    core::v1 as core_v1, discovery::v1 as discovery_v1, events::v1 as events_v1,
-    networking::v1 as networking_v1, policy::v1 as policy_v1, rbac::v1 as rbac_v1,
-    scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
+    authentication::v1 as authentication_v1, authorization::v1 as authorization_v1,
+    autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1,
+    coordination::v1 as coordination_v1, core::v1 as core_v1, discovery::v1 as discovery_v1,
+    events::v1 as events_v1, networking::v1 as networking_v1, policy::v1 as policy_v1,
+    rbac::v1 as rbac_v1, scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration_v1;
@@ -192,6 +192,27 @@ macro_rules! resource {
     };
 }
 
+/// A create-only virtual resource (the access reviews): nothing is stored,
+/// there is no list kind; the only verb is `create`.
+macro_rules! create_only {
+    ($ty:ty, $singular:literal $(,)?) => {
+        ResourceInfo {
+            group: <$ty as k8s_openapi::Resource>::GROUP,
+            version: <$ty as k8s_openapi::Resource>::VERSION,
+            kind: <$ty as k8s_openapi::Resource>::KIND,
+            list_kind: "",
+            plural: <$ty as k8s_openapi::Resource>::URL_PATH_SEGMENT,
+            singular: $singular,
+            namespaced: <<$ty as k8s_openapi::Resource>::Scope as ScopeFlag>::NAMESPACED,
+            short_names: &[],
+            categories: &[],
+            verbs: &["create"],
+            subresources: &[],
+            custom: None,
+        }
+    };
+}
+
 /// Every built-in resource, grouped by group-version in discovery order.
 pub static BUILTIN: &[ResourceInfo] = &[
     // core/v1, in the order kube-apiserver lists /api/v1 (alphabetical by plural).
@@ -233,6 +254,23 @@ pub static BUILTIN: &[ResourceInfo] = &[
         subs: &[SCALE, status::<apps_v1::StatefulSet>()]),
     // events.k8s.io/v1
     resource!(events_v1::Event, "event", short: &["ev"], cats: &[], verbs: ALL_VERBS, subs: &[]),
+    // authentication.k8s.io/v1
+    create_only!(authentication_v1::SelfSubjectReview, "selfsubjectreview"),
+    create_only!(authentication_v1::TokenReview, "tokenreview"),
+    // authorization.k8s.io/v1
+    create_only!(
+        authorization_v1::LocalSubjectAccessReview,
+        "localsubjectaccessreview"
+    ),
+    create_only!(
+        authorization_v1::SelfSubjectAccessReview,
+        "selfsubjectaccessreview"
+    ),
+    create_only!(
+        authorization_v1::SelfSubjectRulesReview,
+        "selfsubjectrulesreview"
+    ),
+    create_only!(authorization_v1::SubjectAccessReview, "subjectaccessreview"),
     // autoscaling/v2 (preferred) and autoscaling/v1
     resource!(autoscaling_v2::HorizontalPodAutoscaler, "horizontalpodautoscaler", short: &["hpa"], cats: ALL,
         verbs: ALL_VERBS, subs: &[status::<autoscaling_v2::HorizontalPodAutoscaler>()]),
@@ -312,6 +350,14 @@ static GROUPS: &[GroupInfo] = &[
     },
     GroupInfo {
         name: "events.k8s.io",
+        versions: &["v1"],
+    },
+    GroupInfo {
+        name: "authentication.k8s.io",
+        versions: &["v1"],
+    },
+    GroupInfo {
+        name: "authorization.k8s.io",
         versions: &["v1"],
     },
     GroupInfo {
@@ -414,6 +460,10 @@ mod tests {
     fn singular_is_lowercase_kind_and_list_kind_follows() {
         for r in BUILTIN {
             assert_eq!(r.singular, r.kind.to_lowercase(), "{r:?}");
+            if r.verbs == ["create"] {
+                assert_eq!(r.list_kind, "", "create-only: {r:?}");
+                continue;
+            }
             assert_eq!(r.list_kind, format!("{}List", r.kind), "{r:?}");
         }
     }

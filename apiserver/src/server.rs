@@ -39,6 +39,8 @@ pub struct Options {
     pub lifecycle: crate::state::Lifecycle,
     /// The in-process controllers' metrics, served on `/metrics` too.
     pub controller_metrics: Option<controllers::Metrics>,
+    /// `--authorization-mode`.
+    pub authorization_mode: crate::auth::Mode,
 }
 
 /// The serving certificate's names: loopback, the listen host, `--tls-san`s.
@@ -145,6 +147,9 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
         .await
         .map_err(|e| Error::State(e.message))?;
     state.set_lifecycle(opts.lifecycle);
+    let authz = crate::auth::start(&state, opts.authorization_mode)
+        .await
+        .map_err(|e| Error::State(e.message))?;
     crate::apiservices::start(state.clone());
     crate::crd::controller::start(state.clone());
     if !state.wait_crds_synced(Duration::from_secs(10)).await {
@@ -172,6 +177,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
             .app_data(metrics.clone())
             .app_data(state.clone())
             .app_data(signer.clone())
+            .app_data(authz.clone())
             .app_data(json_config())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
@@ -186,6 +192,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
             .configure(crate::openapi::configure)
             .configure(crate::rest::configure)
             .default_service(web::to(|| async { not_found_response() }))
+            .wrap(actix_web::middleware::from_fn(crate::auth::filter))
             .wrap_fn(|req, srv| {
                 let fut = srv.call(req);
                 async move { fut.await.map(errors_as_status) }
@@ -217,6 +224,7 @@ pub async fn start(opts: &Options, store: Arc<dyn Store>) -> Result<Running, Err
                 }
             })
     })
+    .on_connect(crate::auth::authn::on_connect)
     .shutdown_timeout(5);
     if opts.workers > 0 {
         http = http.workers(opts.workers);
@@ -339,6 +347,7 @@ pub async fn run(args: crate::cli::ServerArgs) -> anyhow::Result<()> {
         tls_sans: args.tls_san.clone(),
         lifecycle: lifecycle(&controllers),
         controller_metrics: Some(controllers::Metrics::default()),
+        authorization_mode: args.authorization_mode,
     };
     let running = start(&opts, store).await?;
     let serving = began.elapsed().saturating_sub(store_opened);
@@ -529,6 +538,7 @@ mod tests {
             tls_sans: vec!["api.example.test".into(), "10.0.0.5".into()],
             lifecycle: Default::default(),
             controller_metrics: None,
+            authorization_mode: Default::default(),
         };
         assert_eq!(
             serving_hosts(&opts),

@@ -102,6 +102,7 @@ impl Builder {
             tls_sans: Vec::new(),
             lifecycle: server::lifecycle(&self.config),
             controller_metrics: Some(controllers::Metrics::default()),
+            authorization_mode: Default::default(),
         };
         let running = server::start(&opts, store.clone()).await?;
         let addr = running.addr;

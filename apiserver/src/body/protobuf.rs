@@ -345,6 +345,66 @@ const TOKEN_REQUEST: &[F] = &[
     ),
 ];
 
+// authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (the
+// typed clients behind `kubectl auth can-i` and `whoami` send protobuf).
+const SELECTOR_REQUIREMENT: &[F] = &[
+    f(1, "key", Str),
+    f(2, "operator", Str),
+    rep(3, "values", Str),
+];
+const SELECTOR_ATTRIBUTES: &[F] = &[
+    f(1, "rawSelector", Str),
+    rep(2, "requirements", Msg(SELECTOR_REQUIREMENT)),
+];
+const RESOURCE_ATTRIBUTES: &[F] = &[
+    f(1, "namespace", Str),
+    f(2, "verb", Str),
+    f(3, "group", Str),
+    f(4, "version", Str),
+    f(5, "resource", Str),
+    f(6, "subresource", Str),
+    f(7, "name", Str),
+    f(8, "fieldSelector", Msg(SELECTOR_ATTRIBUTES)),
+    f(9, "labelSelector", Msg(SELECTOR_ATTRIBUTES)),
+];
+const NON_RESOURCE_ATTRIBUTES: &[F] = &[f(1, "path", Str), f(2, "verb", Str)];
+const SELF_ACCESS_SPEC: &[F] = &[
+    f(1, "resourceAttributes", Msg(RESOURCE_ATTRIBUTES)),
+    f(2, "nonResourceAttributes", Msg(NON_RESOURCE_ATTRIBUTES)),
+];
+const ACCESS_SPEC: &[F] = &[
+    f(1, "resourceAttributes", Msg(RESOURCE_ATTRIBUTES)),
+    f(2, "nonResourceAttributes", Msg(NON_RESOURCE_ATTRIBUTES)),
+    f(3, "user", Str),
+    rep(4, "groups", Str),
+    f(6, "uid", Str),
+];
+const SELF_ACCESS_REVIEW: &[F] = &[
+    META,
+    f(2, "spec", Msg(SELF_ACCESS_SPEC)),
+    f(3, "status", Msg(&[])),
+];
+const ACCESS_REVIEW: &[F] = &[
+    META,
+    f(2, "spec", Msg(ACCESS_SPEC)),
+    f(3, "status", Msg(&[])),
+];
+const RULES_REVIEW: &[F] = &[
+    META,
+    f(2, "spec", Msg(&[f(1, "namespace", Str)])),
+    f(3, "status", Msg(&[])),
+];
+const SELF_SUBJECT_REVIEW: &[F] = &[META, f(2, "status", Msg(&[]))];
+const TOKEN_REVIEW: &[F] = &[
+    META,
+    f(
+        2,
+        "spec",
+        Msg(&[f(1, "token", Str), rep(2, "audiences", Str)]),
+    ),
+    f(3, "status", Msg(&[])),
+];
+
 fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
         ("v1", "ConfigMap") => CONFIG_MAP,
@@ -364,6 +424,13 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("policy/v1", "PodDisruptionBudget") => PDB,
         ("autoscaling/v1", "HorizontalPodAutoscaler") => HPA_V1,
         ("authentication.k8s.io/v1", "TokenRequest") => TOKEN_REQUEST,
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => SELF_ACCESS_REVIEW,
+        ("authorization.k8s.io/v1", "SubjectAccessReview" | "LocalSubjectAccessReview") => {
+            ACCESS_REVIEW
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => RULES_REVIEW,
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => SELF_SUBJECT_REVIEW,
+        ("authentication.k8s.io/v1", "TokenReview") => TOKEN_REVIEW,
         _ => return None,
     })
 }

@@ -277,12 +277,13 @@ pub fn add_resource(
     r: &ResourceInfo,
     f: Flavor,
 ) {
-    let (Some(item), Some(list)) = (
-        defs.name_of(r.group, r.version, r.kind),
-        defs.name_of(r.group, r.version, r.list_kind),
-    ) else {
+    let Some(item) = defs.name_of(r.group, r.version, r.kind) else {
         return;
     };
+    // Create-only resources (the access reviews) have no list kind.
+    let list = defs
+        .name_of(r.group, r.version, r.list_kind)
+        .unwrap_or(item);
     let n = names(r.group, r.version);
     let prefix = if r.group.is_empty() {
         format!("/api/{}", r.version)
@@ -366,6 +367,10 @@ pub fn add_resource(
     let mut params = scope_params.clone();
     params.push(p_pretty(f));
     paths.insert(collection.clone(), path_item(params, ops));
+    if !r.verbs.contains(&"get") {
+        // Create-only (the access reviews): no object path.
+        return;
+    }
 
     // Object: read, replace, patch, delete.
     let mut ops = vec![(

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration_v1, apps::v1 as apps_v1,
-    authentication::v1 as authentication_v1, autoscaling::v1 as autoscaling_v1,
-    autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1, coordination::v1 as coordination_v1,
-    core::v1 as core_v1, discovery::v1 as discovery_v1, events::v1 as events_v1,
-    networking::v1 as networking_v1, policy::v1 as policy_v1, rbac::v1 as rbac_v1,
-    scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
+    authentication::v1 as authentication_v1, authorization::v1 as authorization_v1,
+    autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2, batch::v1 as batch_v1,
+    coordination::v1 as coordination_v1, core::v1 as core_v1, discovery::v1 as discovery_v1,
+    events::v1 as events_v1, networking::v1 as networking_v1, policy::v1 as policy_v1,
+    rbac::v1 as rbac_v1, scheduling::v1 as scheduling_v1, storage::v1 as storage_v1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions_v1;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta_v1;
@@ -91,6 +91,9 @@ impl Definitions {
             apps_v1::ControllerRevision, apps_v1::DaemonSet, apps_v1::Deployment,
             apps_v1::ReplicaSet, apps_v1::StatefulSet,
             events_v1::Event,
+            authentication_v1::SelfSubjectReview, authentication_v1::TokenReview,
+            authorization_v1::LocalSubjectAccessReview, authorization_v1::SelfSubjectAccessReview,
+            authorization_v1::SelfSubjectRulesReview, authorization_v1::SubjectAccessReview,
             autoscaling_v2::HorizontalPodAutoscaler, autoscaling_v1::HorizontalPodAutoscaler,
             autoscaling_v1::Scale,
             batch_v1::CronJob, batch_v1::Job,
@@ -118,7 +121,10 @@ impl Definitions {
         super::extensions::annotate(&mut defs);
 
         // List kinds: k8s-openapi has no schema for them, build upstream's shape.
-        for r in resources::BUILTIN {
+        for r in resources::BUILTIN
+            .iter()
+            .filter(|r| !r.list_kind.is_empty())
+        {
             let Some(item) = by_gvk.get(&(r.group, r.version, r.kind)).cloned() else {
                 continue;
             };
@@ -133,6 +139,18 @@ impl Definitions {
                     "x-kubernetes-group-version-kind".into(),
                     json!([{"group": g, "kind": k, "version": v}]),
                 );
+            }
+        }
+        // The access reviews are posted without metadata: upstream requires
+        // only their spec.
+        for r in resources::BUILTIN.iter().filter(|r| r.list_kind.is_empty()) {
+            let Some(name) = by_gvk.get(&(r.group, r.version, r.kind)) else {
+                continue;
+            };
+            if let Some(Value::Array(required)) =
+                defs.get_mut(name).and_then(|d| d.get_mut("required"))
+            {
+                required.retain(|f| f != "metadata");
             }
         }
         // Status is served as core v1; DeleteOptions and WatchEvent by every group-version.
@@ -351,6 +369,9 @@ mod tests {
         let d = Definitions::generate();
         for r in resources::BUILTIN {
             for kind in [r.kind, r.list_kind] {
+                if kind.is_empty() {
+                    continue;
+                }
                 let name = d
                     .name_of(r.group, r.version, kind)
                     .unwrap_or_else(|| panic!("no definition for {} {kind}", r.api_version()));

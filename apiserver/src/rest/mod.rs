@@ -254,6 +254,9 @@ async fn dispatch(
             }
             Method::POST if ctx.target.namespace.is_some() || !ctx.info().namespaced => {
                 ctx.require("create")?;
+                if crate::auth::reviews::is_review(ctx.info()) {
+                    return crate::auth::reviews::create(&ctx, payload).await;
+                }
                 write::create(&ctx, payload).await
             }
             // Upstream's CRD handler leaves this to the not-found delegate.

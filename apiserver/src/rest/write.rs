@@ -296,6 +296,11 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     check_not_terminating(ctx.info())?;
     check_body_types(ctx.info(), &obj)?;
     let mut warnings = field_validation(ctx, &mut obj)?;
+    if let Some(guard) =
+        crate::auth::escalation::Guard::for_request(ctx.req, ctx.info(), ctx.target.ns())
+    {
+        guard.check(&obj, None)?;
+    }
     let created = ctx.registry.create(ctx.target.ns(), obj, &opts).await?;
     warnings.extend(hooks::warnings(ctx.info(), &created));
     let body = output::render_object(ctx.info(), created, format);
@@ -395,9 +400,13 @@ pub async fn update(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     let name = ctx.target.name().to_string();
     let ns = ctx.target.ns().map(str::to_string);
     let can_create = allow_create_on_update(info) && opts.subresource.is_empty();
+    let guard = crate::auth::escalation::Guard::for_request(ctx.req, info, ctx.target.ns());
     let updated = ctx
         .registry
         .update_with(ctx.target.ns(), &name, opts.dry_run, |old| {
+            if let Some(guard) = &guard {
+                guard.check(&obj, old)?;
+            }
             let Some(old) = old else {
                 if can_create {
                     let mut o = obj.clone();
@@ -492,12 +501,16 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
             opts.applied = Some(applied);
         }
     }
+    let guard = crate::auth::escalation::Guard::for_request(ctx.req, info, ctx.target.ns());
     let updated = ctx
         .registry
         .update_with(ctx.target.ns(), &name, opts.dry_run, |old| {
             let Some(old) = old else {
                 if let Some(applied) = &apply_create {
                     let mut o = applied.clone();
+                    if let Some(guard) = &guard {
+                        guard.check(&o, None)?;
+                    }
                     warnings = check_unknown_fields(info, mode, &mut o)?;
                     meta::remove_meta(&mut o, "resourceVersion");
                     registry::prepare_create_meta(info, &mut o, ns.as_deref(), &opts)?;
@@ -527,6 +540,9 @@ pub async fn patch(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespon
                 ));
             }
             warnings = check_unknown_fields(info, mode, &mut patched)?;
+            if let Some(guard) = &guard {
+                guard.check(&patched, Some(old))?;
+            }
             next_state(info, &name, patched, old, &opts)
         })
         .await?;
