@@ -189,3 +189,142 @@ fn kubectl_create_token_issues_signed_service_account_tokens() {
     let again = json(&s.kubectl_ok(&["get", "--raw", "/openid/v1/jwks"]));
     assert_eq!(again["keys"][0]["kid"], header["kid"]);
 }
+
+/// kubectl with only a bearer token (no client certificate).
+fn with_token(s: &Server, token: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--kubeconfig=/dev/null", "--insecure-skip-tls-verify"];
+    let server = format!("--server={}", s.url());
+    let token = format!("--token={}", token.trim());
+    all.push(&server);
+    all.push(&token);
+    all.extend_from_slice(args);
+    std::process::Command::new(conformance::kubectl_path())
+        .args(&all)
+        .output()
+        .expect("kubectl")
+}
+
+fn review(s: &Server, token: &str, audiences: &[&str]) -> Value {
+    let body = serde_json::json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenReview",
+        "spec": {"token": token.trim(), "audiences": audiences},
+    });
+    let out = s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["create", "-f", "-", "-o", "json"],
+        Some(&body.to_string()),
+    );
+    json(&out)["status"].clone()
+}
+
+#[test]
+fn service_account_tokens_authenticate_as_their_account() {
+    let s = Server::start();
+    s.kubectl_ok(&["create", "serviceaccount", "robot"]);
+    let token = s.kubectl_ok(&["create", "token", "robot"]);
+
+    let out = with_token(&s, &token, &["auth", "whoami", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let who = json(&String::from_utf8_lossy(&out.stdout));
+    let info = &who["status"]["userInfo"];
+    assert_eq!(info["username"], "system:serviceaccount:default:robot");
+    assert_eq!(
+        info["groups"],
+        serde_json::json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated"
+        ])
+    );
+    assert!(
+        info["extra"]["authentication.kubernetes.io/credential-id"][0]
+            .as_str()
+            .is_some_and(|c| c.starts_with("JTI="))
+    );
+
+    // RBAC applies to it like to any user.
+    let out = with_token(&s, &token, &["get", "pods"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(r#"pods is forbidden: User "system:serviceaccount:default:robot" cannot list resource "pods" in API group "" in the namespace "default""#), "{err}");
+    s.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "robot-view",
+        "--clusterrole=view",
+        "--serviceaccount=default:robot",
+    ]);
+    s.wait_for(WAIT, "the binding to take effect", || {
+        with_token(&s, &token, &["get", "pods"])
+            .status
+            .success()
+            .then_some(())
+    });
+
+    // Tokens for another audience, forged or of a recreated account: 401.
+    let vault = s.kubectl_ok(&["create", "token", "robot", "--audience=vault"]);
+    for bad in [vault.as_str(), "not-a-token", &format!("{}x", token.trim())] {
+        let out = with_token(&s, bad, &["get", "pods"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("Unauthorized"), "{err}");
+    }
+
+    // TokenReview says who a token is, for the audiences asked.
+    let status = review(&s, &token, &[]);
+    assert_eq!(status["authenticated"], true, "{status}");
+    assert_eq!(
+        status["user"]["username"],
+        "system:serviceaccount:default:robot"
+    );
+    let status = review(&s, &vault, &["vault"]);
+    assert_eq!(status["authenticated"], true, "{status}");
+    assert_eq!(status["audiences"], serde_json::json!(["vault"]));
+    let status = review(&s, &vault, &[]);
+    assert_ne!(status["authenticated"], true, "{status}");
+    let status = review(&s, "garbage", &[]);
+    assert_ne!(status["authenticated"], true, "{status}");
+
+    // A pod-bound token dies with its pod; any token dies with its account.
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  serviceAccountName: robot\n  containers: [{name: c, image: nginx}]\n";
+    s.kubectl_with_ok(
+        &conformance::kubectl_path(),
+        &["apply", "-f", "-"],
+        Some(manifest),
+    );
+    let bound = s.kubectl_ok(&[
+        "create",
+        "token",
+        "robot",
+        "--bound-object-kind=Pod",
+        "--bound-object-name=p",
+    ]);
+    let status = review(&s, &bound, &[]);
+    assert_eq!(
+        status["user"]["extra"]["authentication.kubernetes.io/pod-name"],
+        serde_json::json!(["p"])
+    );
+    s.kubectl_ok(&["delete", "pod", "p", "--grace-period=0", "--force"]);
+    s.wait_for(WAIT, "the pod to go", || {
+        (!s.kubectl(&["get", "pod", "p"]).status.success()).then_some(())
+    });
+    let status = review(&s, &bound, &[]);
+    assert_eq!(
+        status["error"], "pod default/p has been deleted",
+        "{status}"
+    );
+    s.kubectl_ok(&["delete", "serviceaccount", "robot"]);
+    s.kubectl_ok(&["create", "serviceaccount", "robot"]);
+    let status = review(&s, &token, &[]);
+    assert!(
+        status["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("service account UID (")),
+        "{status}"
+    );
+    let out = with_token(&s, &token, &["get", "pods"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized"));
+}

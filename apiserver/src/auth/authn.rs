@@ -1,8 +1,9 @@
 //! Authentication: the user of a connection's verified client certificate
 //! (CN = user name, O = groups, plus `system:authenticated`), read once per
-//! connection; bearer tokens, which no authenticator here accepts, are
-//! rejected with 401 as upstream rejects unknown tokens; everything else is
-//! `system:anonymous` (anonymous auth on, upstream's default).
+//! connection; bearer tokens, of which only ServiceAccount tokens this
+//! cluster signed are accepted (others get 401, as upstream answers unknown
+//! tokens); everything else is `system:anonymous` (anonymous auth on,
+//! upstream's default).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -37,29 +38,49 @@ pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
     }
 }
 
-/// The user a request authenticates as: the connection's certificate user
-/// first (as upstream's x509 authenticator comes before tokens), then a
-/// bearer token (none is known: 401), then anonymous.
-pub fn authenticate(req: &ServiceRequest) -> Result<Arc<User>, ApiError> {
+/// What a request presents: the connection's certificate user first (as
+/// upstream's x509 authenticator comes before tokens), else a bearer token
+/// (checked by the caller, which can wait on lookups), else nothing
+/// (anonymous).
+pub enum Credential<'a> {
+    User(Arc<User>),
+    Bearer(&'a str),
+}
+
+pub fn credential(req: &ServiceRequest) -> Credential<'_> {
     if let Some(PeerUser(user)) = req.conn_data::<PeerUser>() {
-        return Ok(user.clone());
+        return Credential::User(user.clone());
     }
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let bearer = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty());
-        if bearer.is_some() {
-            // No token authenticator (service account tokens, token files,
-            // webhooks) is configured: every token is invalid.
-            return Err(super::unauthorized());
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty());
+    match bearer {
+        Some(token) => Credential::Bearer(token),
+        None => Credential::User(anonymous()),
+    }
+}
+
+/// The user of a bearer token: a ServiceAccount token this cluster signed
+/// (any other token is invalid: 401, as upstream answers unknown tokens).
+pub async fn token_user(req: &ServiceRequest, token: &str) -> Result<Arc<User>, ApiError> {
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
+    let signer = req.app_data::<actix_web::web::Data<crate::tokens::Signer>>();
+    let (Some(state), Some(signer)) = (state, signer) else {
+        return Err(super::unauthorized());
+    };
+    match crate::tokens::authn::user_of(state, signer, token, &[]).await {
+        Ok((user, _)) => Ok(Arc::new(user)),
+        Err(why) => {
+            tracing::debug!(%why, "bearer token refused");
+            Err(super::unauthorized())
         }
     }
-    Ok(anonymous())
 }
 
 /// One shared anonymous user.

@@ -108,13 +108,14 @@ pub fn service_account_groups(namespace: &str) -> Vec<String> {
     ]
 }
 
-/// The user a request was impersonated as, left in the request's
-/// extensions (only then: other requests are their connection's user).
+/// The user a request was impersonated as or whose token it presented, left
+/// in the request's extensions (only then: other requests are their
+/// connection's user).
 #[derive(Debug, Clone)]
 pub struct RequestUser(pub Arc<User>);
 
 /// The user a request acts as, for handlers (the review APIs): the
-/// impersonated user, else the connection's certificate user, else
+/// impersonated or token user, else the connection's certificate user, else
 /// anonymous. Only meaningful behind [`filter`].
 pub fn request_user(req: &actix_web::HttpRequest) -> Arc<User> {
     if let Some(RequestUser(u)) = req.extensions().get::<RequestUser>() {
@@ -222,9 +223,12 @@ pub async fn filter(
     let Some(authz) = req.app_data::<web::Data<Authz>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let user = match authn::authenticate(&req) {
-        Ok(u) => u,
-        Err(e) => return Ok(reject(req, &e)),
+    let (user, from_token) = match authn::credential(&req) {
+        authn::Credential::User(u) => (u, false),
+        authn::Credential::Bearer(token) => match authn::token_user(&req, token).await {
+            Ok(u) => (u, true),
+            Err(e) => return Ok(reject(req, &e)),
+        },
     };
     let impersonated = impersonate::requested(req.headers());
     let user = if impersonated {
@@ -244,7 +248,7 @@ pub async fn filter(
             return Ok(reject(req, &e));
         }
     }
-    if impersonated {
+    if impersonated || from_token {
         req.extensions_mut().insert(RequestUser(user));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

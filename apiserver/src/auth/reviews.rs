@@ -2,7 +2,7 @@
 //! and `pkg/registry/authorization/*`): create-only, nothing stored.
 //!
 //! - `authentication.k8s.io/v1` SelfSubjectReview: who am I; TokenReview:
-//!   whose token is this (none, as no token authenticator exists yet).
+//!   whose token is this (ServiceAccount tokens this cluster signed).
 //! - `authorization.k8s.io/v1` SelfSubjectAccessReview (may I),
 //!   SubjectAccessReview (may this user), LocalSubjectAccessReview (the same
 //!   in one namespace), SelfSubjectRulesReview (what may I do here).
@@ -19,6 +19,33 @@ use crate::rest::{output, Ctx};
 
 pub const AUTHENTICATION: &str = "authentication.k8s.io";
 pub const AUTHORIZATION: &str = "authorization.k8s.io";
+
+/// A TokenReview's status: the user of a ServiceAccount token this cluster
+/// signed, for the audiences asked (the API server's when none); a token
+/// that is not one of ours authenticates nobody, without an error, and one
+/// of ours that no longer holds says why.
+async fn token_review(ctx: &Ctx<'_>, spec: &Value) -> Value {
+    let token = str_at(spec, "token");
+    let audiences: Vec<&str> = spec
+        .get("audiences")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(signer) = ctx.req.app_data::<web::Data<crate::tokens::Signer>>() else {
+        return json!({"user": {}});
+    };
+    match crate::tokens::authn::user_of(ctx.state, signer, token, &audiences).await {
+        Ok((user, accepted)) => {
+            let mut status = json!({"authenticated": true, "user": user.to_json()});
+            if !audiences.is_empty() {
+                status["audiences"] = json!(accepted);
+            }
+            status
+        }
+        Err(crate::tokens::Rejected::Claims(why)) => json!({"user": {}, "error": why}),
+        Err(_) => json!({"user": {}}),
+    }
+}
 
 /// Whether `info` is one of the review resources served here.
 pub fn is_review(info: &ResourceInfo) -> bool {
@@ -43,9 +70,7 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
                     "token is required for TokenReview in authentication",
                 ));
             }
-            // No token authenticator is configured: no token authenticates
-            // (upstream's answer for a token none of them knows).
-            json!({"user": {}})
+            token_review(ctx, spec_of(&input)).await
         }
         "SelfSubjectAccessReview" => {
             let spec = spec_of(&input);

@@ -5,6 +5,7 @@
 //! its public half is published by OIDC discovery
 //! (`/.well-known/openid-configuration`, `/openid/v1/jwks`) as upstream does.
 
+pub mod authn;
 mod jwt;
 pub mod request;
 
