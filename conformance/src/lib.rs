@@ -300,6 +300,21 @@ impl Drop for Server {
 }
 
 /// The kubectl to use: `$KUBECTL` or `/usr/bin/kubectl`.
+/// Where the shared corpus of real manifests lives on the project's machines.
+pub const CORPUS: &str = "/work/shared/corpus";
+
+/// The corpus, or None (with a message saying the test is skipped) where it
+/// is absent, as in a user's clone.
+pub fn corpus() -> Option<PathBuf> {
+    let p = Path::new(CORPUS);
+    if p.join("objects-index.tsv").is_file() {
+        Some(p.to_path_buf())
+    } else {
+        eprintln!("skipping: no corpus at {CORPUS} (only on the shared workspace)");
+        None
+    }
+}
+
 pub fn kubectl_path() -> String {
     std::env::var("KUBECTL").unwrap_or_else(|_| KUBECTL.to_string())
 }

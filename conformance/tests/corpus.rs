@@ -4,23 +4,12 @@
 //! mistake answered by a 4xx and never by a server error. Skipped, with a
 //! message, where the corpus is absent (a user's clone).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use conformance::{json, Server};
 
-const CORPUS: &str = "/work/shared/corpus";
 const WAIT: Duration = Duration::from_secs(180);
-
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(CORPUS);
-    if p.join("objects-index.tsv").is_file() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipping: no corpus at {CORPUS} (only on the shared workspace)");
-        None
-    }
-}
 
 fn apply(s: &Server, path: &Path, extra: &[&str]) -> (bool, String, String) {
     let file = path.display().to_string();
@@ -49,7 +38,9 @@ fn assert_no_server_errors(s: &Server, stderr: &str) {
 
 #[test]
 fn install_bundles_apply_and_their_workloads_run() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = conformance::corpus() else {
+        return;
+    };
     let s = Server::start();
     let bundles = corpus.join("bundles");
     // kube-prometheus needs its CRDs first; argo-cd's install names no namespace.
@@ -104,7 +95,9 @@ fn install_bundles_apply_and_their_workloads_run() {
 
 #[test]
 fn corpus_objects_apply_server_side() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = conformance::corpus() else {
+        return;
+    };
     let index = std::fs::read_to_string(corpus.join("objects-index.tsv")).expect("index");
     let crds = tempfile::tempdir().expect("tempdir");
     let objects = tempfile::tempdir().expect("tempdir");

@@ -1787,19 +1787,6 @@ fn cel_rule_rejects_with_its_message() {
 
 // ---- real CRDs from the corpus -----------------------------------------------
 
-const CORPUS: &str = "/work/shared/corpus";
-
-/// The corpus, or None (with a message) when this checkout has none.
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(CORPUS);
-    if p.join("objects-index.tsv").is_file() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("skipping: no corpus at {CORPUS} (only on the shared workspace)");
-        None
-    }
-}
-
 /// Applies a CRD bundle server-side and waits until every CRD in it is
 /// Established; the CRD names.
 fn apply_bundle(s: &Server, path: &Path) -> Vec<String> {
@@ -1856,7 +1843,9 @@ const CORPUS_INVALID: &[(&str, &str)] = &[
 ];
 
 fn corpus_flow(bundle: &str, expect_crds: &[&str], kinds: &[&str]) {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = conformance::corpus() else {
+        return;
+    };
     let s = server();
     let names = apply_bundle(&s, &corpus.join("bundles").join(bundle));
     let mut sorted = names.clone();
