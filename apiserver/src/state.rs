@@ -142,6 +142,15 @@ impl AppState {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// The watch cache of one resource prefix if it has been started.
+    pub fn running_cache(&self, prefix: &[u8]) -> Option<Arc<crate::watchcache::WatchCache>> {
+        let caches = match self.caches.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        caches.get(prefix).cloned()
+    }
+
     /// The watch cache of one resource prefix, started on first use.
     pub fn cache(&self, prefix: &[u8]) -> Arc<crate::watchcache::WatchCache> {
         let mut caches = match self.caches.lock() {

@@ -6,8 +6,8 @@
 //! current objects, then every change), or after a past revision still in the
 //! window. Older revisions are served by the caller from the store's history.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -21,6 +21,9 @@ use crate::registry::{self, meta};
 const WINDOW: usize = 4096;
 /// Messages buffered per client watch before it is dropped as too slow.
 const FANOUT_BUFFER: usize = 4096;
+/// Most objects offered by writers and not yet taken (see [`WatchCache::offer`]);
+/// past it, offers are refused and the cache decodes what the store sends.
+const MAX_OFFERS: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -61,10 +64,65 @@ struct Inner {
     ready: bool,
 }
 
+/// An object a writer of this server is storing, shared by the writer and
+/// the cache so that it is built once: whichever of the two first learns
+/// that it was written gives it its `resourceVersion` and shares it.
+#[derive(Debug, Default)]
+enum Slot {
+    /// As stored, without `resourceVersion`.
+    Offered(Value),
+    /// Written, with `resourceVersion`.
+    Written(Arc<Value>),
+    /// Taken back by the writer.
+    #[default]
+    Empty,
+}
+
+/// What [`WatchCache::offer`] returns to the writer.
+#[derive(Debug)]
+pub struct Offer {
+    token: u64,
+    slot: Arc<Mutex<Slot>>,
+}
+
+/// An offer as the cache keeps it until the store event comes.
+struct Offered {
+    /// Tells this offer from a later one at the same key.
+    token: u64,
+    /// The bytes the writer's transaction puts.
+    value: Vec<u8>,
+    slot: Arc<Mutex<Slot>>,
+}
+
+fn lock(slot: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The written object of a slot at `revision`, made shareable once.
+fn written(slot: &mut Slot, revision: Revision) -> Option<Arc<Value>> {
+    match std::mem::take(slot) {
+        Slot::Offered(mut obj) => {
+            meta::set_resource_version(&mut obj, revision);
+            let obj = Arc::new(obj);
+            *slot = Slot::Written(obj.clone());
+            Some(obj)
+        }
+        Slot::Written(obj) => {
+            *slot = Slot::Written(obj.clone());
+            let rv = revision.to_string();
+            (meta::resource_version(&obj) == rv).then_some(obj)
+        }
+        Slot::Empty => None,
+    }
+}
+
 pub struct WatchCache {
     pub prefix: Vec<u8>,
     store: Arc<dyn Store>,
     inner: RwLock<Inner>,
+    /// Objects offered by writers, by key (see [`WatchCache::offer`]).
+    offers: Mutex<HashMap<Vec<u8>, Offered>>,
+    next_token: std::sync::atomic::AtomicU64,
     tx: broadcast::Sender<Message>,
     revision_tx: watch::Sender<(bool, Revision)>,
 }
@@ -102,6 +160,8 @@ impl WatchCache {
                 window_start: Revision::ZERO,
                 ready: false,
             }),
+            offers: Mutex::new(HashMap::new()),
+            next_token: std::sync::atomic::AtomicU64::new(1),
             tx,
             revision_tx,
         });
@@ -120,6 +180,70 @@ impl WatchCache {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn offers(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Offered>> {
+        self.offers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A writer of this server is about to put `value` at `key`; `object` is
+    /// that value as an object (without `resourceVersion`). When the store
+    /// event putting the same bytes arrives, the cache takes the object
+    /// rather than decoding the bytes again, and the writer gets the same
+    /// one back: [`WatchCache::written`] once its transaction wrote,
+    /// [`WatchCache::withdraw`] when it did not.
+    pub fn offer(&self, key: &[u8], value: &[u8], object: Value) -> Offer {
+        let token = self
+            .next_token
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let slot = Arc::new(Mutex::new(Slot::Offered(object)));
+        let mut offers = self.offers();
+        if offers.len() < MAX_OFFERS || offers.contains_key(key) {
+            offers.insert(
+                key.to_vec(),
+                Offered {
+                    token,
+                    value: value.to_vec(),
+                    slot: slot.clone(),
+                },
+            );
+        }
+        Offer { token, slot }
+    }
+
+    /// Takes back the object of an offer whose transaction did not write.
+    pub fn withdraw(&self, key: &[u8], offer: Offer) -> Option<Value> {
+        {
+            let mut offers = self.offers();
+            if offers.get(key).is_some_and(|o| o.token == offer.token) {
+                offers.remove(key);
+            }
+        }
+        match std::mem::take(&mut *lock(&offer.slot)) {
+            Slot::Offered(obj) => Some(obj),
+            Slot::Written(_) | Slot::Empty => None,
+        }
+    }
+
+    /// The object of an offer whose transaction wrote it at `revision`, as
+    /// the cache holds it (or will).
+    pub fn written(&self, offer: Offer, revision: Revision) -> Option<Arc<Value>> {
+        written(&mut lock(&offer.slot), revision)
+    }
+
+    /// The object a put event carries: the one offered for exactly these
+    /// bytes, else decoded from them.
+    fn object_of(&self, kv: &openraft_store::KeyValue) -> Option<Arc<Value>> {
+        let offered = {
+            let mut offers = self.offers();
+            match offers.get(&kv.key) {
+                Some(o) if o.value == kv.value => offers.remove(&kv.key),
+                _ => None,
+            }
+        };
+        offered
+            .and_then(|o| written(&mut lock(&o.slot), kv.mod_revision))
+            .or_else(|| registry::decode(kv).ok().map(Arc::new))
     }
 
     async fn run(self: Arc<Self>) {
@@ -166,6 +290,9 @@ impl WatchCache {
             inner.window_start = resp.revision;
             inner.ready = true;
         }
+        // Whatever was offered until now was written at or before this
+        // revision (an offer comes before its transaction), or never.
+        self.offers().clear();
         self.revision_tx.send_replace((true, resp.revision));
         let mut stream = match self.store.watch(&self.prefix, resp.revision.next()).await {
             Ok(s) => s,
@@ -174,15 +301,26 @@ impl WatchCache {
         while let Some(msg) = stream.next().await {
             match msg {
                 Ok(WatchMessage::Events(events)) => {
+                    // Objects are made before the lock is taken.
+                    let events: Vec<_> = events
+                        .into_iter()
+                        .map(|ev| {
+                            let obj = match ev.kind {
+                                EventType::Put => self.object_of(&ev.kv),
+                                EventType::Delete => None,
+                            };
+                            (ev, obj)
+                        })
+                        .collect();
                     let mut last = None;
                     {
                         let mut inner = self.write();
-                        for ev in events {
+                        for (ev, obj) in events {
                             let rev = ev.kv.mod_revision;
                             if rev <= inner.revision {
                                 continue;
                             }
-                            if let Some(change) = apply(&mut inner, ev) {
+                            if let Some(change) = apply(&mut inner, ev, obj) {
                                 let change = Arc::new(change);
                                 inner.events.push_back(change.clone());
                                 while inner.events.len() > WINDOW {
@@ -407,13 +545,14 @@ fn merge<'a>(
     })
 }
 
-/// Applies one store event to the objects; the change to broadcast.
-fn apply(inner: &mut Inner, ev: openraft_store::Event) -> Option<Change> {
-    let key = ev.kv.key.clone();
+/// Applies one store event to the objects; the change to broadcast. `obj`
+/// is the object a put event carries (None when it could not be decoded).
+fn apply(inner: &mut Inner, ev: openraft_store::Event, obj: Option<Arc<Value>>) -> Option<Change> {
+    let key = ev.kv.key;
     let rev = ev.kv.mod_revision;
     match ev.kind {
         EventType::Put => {
-            let obj = Arc::new(registry::decode(&ev.kv).ok()?);
+            let obj = obj?;
             let prev = inner.objects.insert(key.clone(), obj.clone());
             Some(Change {
                 revision: rev,
@@ -465,5 +604,113 @@ pub fn change_from_event(ev: &openraft_store::Event) -> Option<Change> {
                 prev,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft_store::{Compare, Op, TxnRequest};
+    use serde_json::json;
+
+    const PREFIX: &[u8] = b"/registry/core/configmaps/";
+
+    async fn started() -> (tempfile::TempDir, Arc<WatchCache>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> =
+            openraft_store::RaftStore::open(openraft_store::Config::new(dir.path(), 1))
+                .await
+                .expect("open store");
+        let cache = WatchCache::start(store, PREFIX.to_vec());
+        assert!(cache.wait_for(None, Duration::from_secs(30)).await);
+        (dir, cache)
+    }
+
+    fn configmap(name: &str, data: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": data},
+               "metadata": {"name": name, "namespace": "default", "uid": name}})
+    }
+
+    async fn create(cache: &WatchCache, key: &[u8], value: Vec<u8>) -> Option<Revision> {
+        let resp = cache
+            .store()
+            .txn(TxnRequest {
+                compares: vec![Compare {
+                    key: key.to_vec(),
+                    mod_revision: Revision::ZERO,
+                }],
+                success: vec![Op::Put {
+                    key: key.to_vec(),
+                    value,
+                }],
+            })
+            .await
+            .expect("txn");
+        resp.succeeded.then_some(resp.revision)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_offered_object_is_shared_by_the_writer_and_the_cache() {
+        let (_dir, cache) = started().await;
+        for i in 0..20 {
+            let name = format!("c{i}");
+            let key = [PREFIX, b"default/", name.as_bytes()].concat();
+            let obj = configmap(&name, "x");
+            let value = serde_json::to_vec(&obj).expect("encode");
+            let offer = cache.offer(&key, &value, obj.clone());
+            let rev = create(&cache, &key, value).await.expect("created");
+            let mine = cache.written(offer, rev).expect("written object");
+            assert!(cache.wait_for(Some(rev), Duration::from_secs(30)).await);
+            let cached = cache.get(&key).expect("cached object");
+            // One object, whichever side got there first.
+            assert!(Arc::ptr_eq(&mine, &cached), "{name}: not shared");
+            let mut expected = obj;
+            meta::set_resource_version(&mut expected, rev);
+            assert_eq!(*cached, expected);
+        }
+        assert!(cache.offers().is_empty(), "offers left behind");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_takes_its_object_back_and_others_are_decoded() {
+        let (_dir, cache) = started().await;
+        let key = [PREFIX, b"default/a"].concat();
+        let first = configmap("a", "first");
+        let rev = create(&cache, &key, serde_json::to_vec(&first).expect("encode"))
+            .await
+            .expect("created");
+        // A second create of the key fails: its object comes back.
+        let second = configmap("a", "second");
+        let value = serde_json::to_vec(&second).expect("encode");
+        let offer = cache.offer(&key, &value, second.clone());
+        assert_eq!(create(&cache, &key, value).await, None);
+        assert_eq!(cache.withdraw(&key, offer), Some(second));
+        assert!(cache.offers().is_empty(), "offer left behind");
+        // What the cache holds was decoded from the store's bytes.
+        assert!(cache.wait_for(Some(rev), Duration::from_secs(30)).await);
+        let mut expected = first;
+        meta::set_resource_version(&mut expected, rev);
+        assert_eq!(cache.get(&key).as_deref(), Some(&expected));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_offer_for_other_bytes_is_not_taken() {
+        let (_dir, cache) = started().await;
+        let key = [PREFIX, b"default/b"].concat();
+        let offered = configmap("b", "offered");
+        let offer = cache.offer(
+            &key,
+            &serde_json::to_vec(&offered).expect("encode"),
+            offered.clone(),
+        );
+        let stored = configmap("b", "stored");
+        let rev = create(&cache, &key, serde_json::to_vec(&stored).expect("encode"))
+            .await
+            .expect("created");
+        assert!(cache.wait_for(Some(rev), Duration::from_secs(30)).await);
+        let mut expected = stored;
+        meta::set_resource_version(&mut expected, rev);
+        assert_eq!(cache.get(&key).as_deref(), Some(&expected));
+        assert_eq!(cache.withdraw(&key, offer), Some(offered));
     }
 }

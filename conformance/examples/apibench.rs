@@ -1,7 +1,10 @@
 //! API benchmark (not a test): starts the real ferrokube binary on a free loopback port
 //! with a fresh data dir (fsync on, as always) and measures, through kube::Client:
 //! time to ready, idle RSS, and create / get / list throughput and latency with 1 and 64
-//! concurrent clients on ConfigMaps and Pods, and watch-event latency.
+//! concurrent clients on ConfigMaps and Pods, and watch-event latency. Each
+//! phase also reports the server's CPU time per operation (from
+//! `/proc/PID/stat`), which moves far less than ops/s when other processes
+//! share the cores.
 //! Prints a Markdown table. Run with `make bench` (hack/bench.sh).
 //!
 //! Usage: apibench [SECONDS_PER_PHASE]
@@ -27,6 +30,20 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) the process has used, in clock ticks (1/100 s
+/// on Linux), from `/proc/PID/stat`.
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -40,18 +57,22 @@ struct Phase {
     ops: usize,
     secs: f64,
     lat: Vec<Duration>,
+    /// Server CPU time during the phase, in clock ticks.
+    server_ticks: u64,
 }
 
 impl Phase {
     fn row(&mut self) -> String {
         self.lat.sort();
         format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} |",
             self.name,
             self.ops,
             self.ops as f64 / self.secs,
             percentile(&self.lat, 0.5).as_secs_f64() * 1e3,
             percentile(&self.lat, 0.99).as_secs_f64() * 1e3,
+            // Ticks are 10 ms: µs per op = ticks * 10,000 / ops.
+            self.server_ticks as f64 * 1e4 / self.ops.max(1) as f64,
         )
     }
 }
@@ -73,8 +94,9 @@ fn pod(name: &str) -> Pod {
     .expect("static pod")
 }
 
-/// Run `op(i)` from `clients` tasks until `secs` pass; returns the phase figures.
-async fn drive<F, Fut>(name: String, clients: usize, secs: f64, op: F) -> Phase
+/// Run `op(i)` from `clients` tasks until `secs` pass; returns the phase
+/// figures, with the CPU time the server process `pid` used meanwhile.
+async fn drive<F, Fut>(pid: u32, name: String, clients: usize, secs: f64, op: F) -> Phase
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -82,6 +104,7 @@ where
     let op = Arc::new(op);
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let lat = Arc::new(Mutex::new(Vec::new()));
+    let ticks = cpu_ticks(pid);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
@@ -104,12 +127,14 @@ where
         t.await.expect("bench task");
     }
     let secs = start.elapsed().as_secs_f64();
+    let server_ticks = cpu_ticks(pid).saturating_sub(ticks);
     let lat = std::mem::take(&mut *lat.lock().await);
     Phase {
         name,
         ops: lat.len(),
         secs,
         lat,
+        server_ticks,
     }
 }
 
@@ -127,6 +152,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kib(server.pid());
     let client = server.client().await;
+    let pid = server.pid();
 
     let mut rows = Vec::new();
     for clients in [1usize, 64] {
@@ -135,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         let (a, p) = (cms.clone(), clients);
         rows.push(
             drive(
+                pid,
                 format!("create configmap, {p} clients"),
                 clients,
                 secs,
@@ -152,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
         let a = cms.clone();
         rows.push(
             drive(
+                pid,
                 format!("get configmap, {p} clients"),
                 clients,
                 secs,
@@ -165,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
         let a = pods.clone();
         rows.push(
             drive(
+                pid,
                 format!("create pod, {p} clients"),
                 clients,
                 secs,
@@ -182,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
         let a = pods.clone();
         rows.push(
             drive(
+                pid,
                 format!("list 100 pods (limit), {p} clients"),
                 clients,
                 secs,
@@ -204,6 +234,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut stream = cms.watch(&WatchParams::default(), &rv).await?.boxed();
     let mut watch_lat = Vec::new();
+    let ticks = cpu_ticks(pid);
     for i in 0..200 {
         let t = Instant::now();
         cms.create(&PostParams::default(), &configmap(&format!("w{i}")))
@@ -222,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
         ops: watch_lat.len(),
         secs: watch_lat.iter().map(Duration::as_secs_f64).sum(),
         lat: watch_lat,
+        server_ticks: cpu_ticks(pid).saturating_sub(ticks),
     };
     let loaded_rss = rss_kib(server.pid());
 
@@ -232,8 +264,8 @@ async fn main() -> anyhow::Result<()> {
     println!("idle RSS: {:.1} MiB", idle_rss as f64 / 1024.0);
     println!("RSS after the run: {:.1} MiB", loaded_rss as f64 / 1024.0);
     println!();
-    println!("| phase ({secs} s each) | ops | ops/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|");
+    println!("| phase ({secs} s each) | ops | ops/s | p50 ms | p99 ms | server CPU µs/op |");
+    println!("|---|---|---|---|---|---|");
     for r in rows.iter_mut() {
         println!("{}", r.row());
     }

@@ -5,8 +5,9 @@
 //! - `raft_meta`: [`VOTE`], [`COMMITTED`], [`LAST_PURGED`] (bincode).
 //! - `raft_log`: log index (u64 big-endian) -> bincode `Entry`.
 //!
-//! State machine side (written by `state_machine.rs`, one synced batch per
-//! applied batch of entries, so data and [`LAST_APPLIED`] never disagree):
+//! State machine side (written by `state_machine.rs`, one batch per applied
+//! batch of entries, so data and [`LAST_APPLIED`] never disagree; not synced
+//! on its own, as the Raft log replays it):
 //! - `sm_meta`: [`LAST_APPLIED`], [`MEMBERSHIP`] (bincode), [`REVISION`],
 //!   [`COMPACTED`] (u64 big-endian).
 //! - `current`: user key -> [`crate::mvcc::Record`] of its live value.

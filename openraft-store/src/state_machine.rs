@@ -1,6 +1,18 @@
 //! The Raft state machine: applies committed entries to the MVCC store, one
-//! synced `WriteBatch` per applied batch (data + revision + last applied log
-//! id + membership together), then tells watchers.
+//! `WriteBatch` per applied batch (data + revision + last applied log id +
+//! membership together), then tells watchers.
+//!
+//! The batch goes to RocksDB's write-ahead log without its own fsync. The
+//! Raft log is the durable record: an entry is applied only once committed,
+//! that is once its append was fsynced, so a crash that loses the last state
+//! machine writes loses nothing acknowledged. At start openraft re-applies
+//! the entries after the recovered `last_applied` up to the saved committed
+//! index, and a leader re-commits and applies the rest. Both sides share one
+//! database and so one write-ahead log, which RocksDB recovers as a prefix:
+//! a state machine write becomes durable with the next synced log write at
+//! the latest, and one that is lost never comes back without the writes
+//! before it. Log purges (synced, after a snapshot was built from applied
+//! state) therefore never get ahead of the state they rely on.
 // openraft's `StorageError` (the storage traits' error type) is large; we return it as is.
 #![allow(clippy::result_large_err)]
 
@@ -15,7 +27,6 @@ use rocksdb::DB;
 use tokio::sync::{broadcast, watch};
 
 use crate::api::{Revision, StoreError};
-use crate::log_store::sync_opts;
 use crate::mvcc::{decode, encode, Applier, ReadView, RevisionEvents};
 use crate::raft_types::{
     to_wire, Entry, LogId, Request, Response, Snapshot, SnapshotMeta, StorageError,
@@ -67,6 +78,14 @@ fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
     .into()
 }
 
+/// Applied batches: in the write-ahead log, without an fsync of their own.
+fn apply_opts() -> rocksdb::WriteOptions {
+    let mut o = rocksdb::WriteOptions::default();
+    o.set_sync(false);
+    o.disable_wal(false);
+    o
+}
+
 pub struct StateMachineStore {
     db: Arc<DB>,
     shared: Arc<Shared>,
@@ -114,8 +133,8 @@ impl StateMachineStore {
         })
     }
 
-    /// Writes what the applier holds plus the applied log id and membership,
-    /// synced, then publishes the events.
+    /// Writes what the applier holds plus the applied log id and membership
+    /// (not synced: see the module documentation), then publishes the events.
     async fn flush(
         &mut self,
         applier: &mut Applier<'_>,
@@ -131,9 +150,10 @@ impl StateMachineStore {
         let (batch, events) = applier
             .take_batch()
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        // Off the async workers: a synced write blocks for the fsync.
+        // Off the async workers: a write may wait for RocksDB (a stall, or
+        // the fsync of a log write it joins).
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.write_opt(batch, &sync_opts()))
+        tokio::task::spawn_blocking(move || db.write_opt(batch, &apply_opts()))
             .await
             .map_err(|e| sm_err(ErrorVerb::Write, e))?
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;

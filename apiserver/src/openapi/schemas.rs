@@ -184,11 +184,16 @@ impl Definitions {
     }
 
     /// The definition name for a GVK.
-    pub fn name_of(&self, group: &str, version: &str, kind: &str) -> Option<&str> {
-        self.by_gvk
-            .iter()
-            .find(|((g, v, k), _)| *g == group && *v == version && *k == kind)
-            .map(|(_, n)| n.as_str())
+    pub fn name_of<'a>(
+        &'a self,
+        group: &'a str,
+        version: &'a str,
+        kind: &'a str,
+    ) -> Option<&'a str> {
+        // The map's `&'static str` keys read as shorter-lived ones (covariance),
+        // so it is searched by key rather than scanned.
+        let by_gvk: &BTreeMap<(&str, &str, &str), String> = &self.by_gvk;
+        by_gvk.get(&(group, version, kind)).map(String::as_str)
     }
 
     /// The raw definition a `$ref` (or a bare name) points at.

@@ -140,6 +140,9 @@ pub struct Registry {
     pub store: Arc<dyn Store>,
     /// The namespaces' watch cache, for the check before a create.
     namespaces: Option<Arc<WatchCache>>,
+    /// This resource's watch cache, when one runs: written objects are
+    /// offered to it (see [`WatchCache::offer`]).
+    cache: Option<Arc<WatchCache>>,
 }
 
 impl Registry {
@@ -148,6 +151,7 @@ impl Registry {
             info,
             store,
             namespaces: None,
+            cache: None,
         }
     }
 
@@ -309,9 +313,22 @@ impl Registry {
     pub async fn create(
         &self,
         namespace: Option<&str>,
-        mut obj: Value,
+        obj: Value,
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
+        let created = self.create_shared(namespace, obj, opts).await?;
+        Ok(convert::to_served(self.info, Arc::unwrap_or_clone(created)))
+    }
+
+    /// [`Registry::create`] answering the object as stored (not converted
+    /// to the served version), shared with the resource's watch cache when
+    /// one runs (see [`Registry::with_cache`]).
+    pub async fn create_shared(
+        &self,
+        namespace: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Arc<Value>> {
         let namespace = self.ns(namespace);
         if let Some(ns) = namespace {
             self.check_namespace_open(ns, meta::name(&obj)).await?;
@@ -341,9 +358,15 @@ impl Registry {
                 }
                 meta::remove_meta(&mut obj, "resourceVersion");
                 meta::normalize(&mut obj);
-                return Ok(obj);
+                return Ok(Arc::new(obj));
             }
             let value = encode_in_place(&mut obj)?;
+            // The cache takes the object instead of decoding the event's
+            // bytes; it comes back below, written or not.
+            let mut offer = self
+                .cache
+                .as_ref()
+                .map(|c| (c, c.offer(&key, &value, std::mem::take(&mut obj))));
             let resp = self
                 .store
                 .txn(TxnRequest {
@@ -351,17 +374,34 @@ impl Registry {
                         key: key.clone(),
                         mod_revision: Revision::ZERO,
                     }],
-                    success: vec![Op::Put { key, value }],
+                    success: vec![Op::Put {
+                        key: key.clone(),
+                        value,
+                    }],
                 })
-                .await?;
+                .await;
+            let wrote = resp.as_ref().is_ok_and(|r| r.succeeded);
+            if !wrote {
+                if let Some((cache, offer)) = offer.take() {
+                    obj = cache.withdraw(&key, offer).ok_or_else(|| {
+                        ApiError::internal("the object offered to the watch cache is lost")
+                    })?;
+                }
+            }
+            let resp = resp?;
             if resp.succeeded {
                 // `obj` is what was stored: no need to decode it back.
                 let written = match resp.current.first() {
                     Some(Some(kv)) => kv.mod_revision,
                     _ => resp.revision,
                 };
+                if let Some((cache, offer)) = offer {
+                    return cache.written(offer, written).ok_or_else(|| {
+                        ApiError::internal("the object offered to the watch cache is lost")
+                    });
+                }
                 meta::set_resource_version(&mut obj, written);
-                return Ok(convert::to_served(self.info, obj));
+                return Ok(Arc::new(obj));
             }
             if generated {
                 regenerate(&mut obj);
@@ -382,6 +422,13 @@ impl Registry {
                 meta::name(&obj)
             ),
         ))
+    }
+
+    /// Offers the objects this registry writes to the resource's watch
+    /// cache, which then need not decode them from the store's event.
+    pub fn with_cache(mut self, cache: Arc<WatchCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Reads namespaces from this watch cache when it holds them (see

@@ -229,8 +229,15 @@ async fn dispatch(
 ) -> ApiResult<HttpResponse> {
     let query = Query::parse(req.query_string())?;
     let mut registry = Registry::new(state.store.clone(), target.info);
-    if target.info.namespaced && req.method() == actix_web::http::Method::POST {
-        registry = registry.with_namespaces(state.cache(b"/registry/core/namespaces/"));
+    if req.method() == actix_web::http::Method::POST {
+        if target.info.namespaced {
+            registry = registry.with_namespaces(state.cache(b"/registry/core/namespaces/"));
+        }
+        if let Some(cache) =
+            state.running_cache(&crate::registry::keys::resource_prefix(target.info))
+        {
+            registry = registry.with_cache(cache);
+        }
     }
     let ctx = Ctx {
         state,

@@ -110,6 +110,16 @@ pub fn error_response(e: &ApiError) -> HttpResponse {
 /// for custom resources the `None` conversion), sets `apiVersion`/`kind`,
 /// and applies a custom
 /// resource's schema defaults on the way out, as upstream defaults on read.
+/// Whether `obj` as stored is already what [`render_object`] would answer:
+/// JSON of a built-in kind kept in the version served, typed as served.
+pub fn renders_as_is(info: &ResourceInfo, obj: &Value, format: Format) -> bool {
+    matches!(format, Format::Json)
+        && info.custom.is_none()
+        && !crate::registry::convert::shares_storage(info)
+        && obj.get("apiVersion").and_then(Value::as_str) == Some(info.api_version().as_str())
+        && obj.get("kind").and_then(Value::as_str) == Some(info.kind)
+}
+
 pub fn with_type(info: &ResourceInfo, obj: Value) -> Value {
     let mut obj = crate::registry::convert::to_served(info, obj);
     if let Some(m) = obj.as_object_mut() {

@@ -1,6 +1,8 @@
 //! CREATE (POST), UPDATE (PUT) and PATCH, main resource and `/status`,
 //! plus `pods/binding`.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
@@ -10,7 +12,7 @@ use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{self, PatchKind};
 use crate::query::{parse_rv_precondition, FieldValidation};
-use crate::registry::{self, hooks, meta, Action, WriteOptions, OBJECT_MODIFIED};
+use crate::registry::{self, convert, hooks, meta, Action, WriteOptions, OBJECT_MODIFIED};
 use crate::resources::ResourceInfo;
 
 /// Kinds whose PUT creates a missing object (upstream `AllowCreateOnUpdate`).
@@ -301,9 +303,20 @@ pub async fn create(ctx: &Ctx<'_>, payload: web::Payload) -> ApiResult<HttpRespo
     {
         guard.check(&obj, None)?;
     }
-    let created = ctx.registry.create(ctx.target.ns(), obj, &opts).await?;
-    warnings.extend(hooks::warnings(ctx.info(), &created));
-    let body = output::render_object(ctx.info(), created, format);
+    let info = ctx.info();
+    let created = ctx
+        .registry
+        .create_shared(ctx.target.ns(), obj, &opts)
+        .await?;
+    if output::renders_as_is(info, &created, format) {
+        // The object as stored is the answer: no copy of the one the watch
+        // cache shares.
+        warnings.extend(hooks::warnings(info, &created));
+        return Ok(output::respond(201, &created, format, &warnings));
+    }
+    let created = convert::to_served(info, Arc::unwrap_or_clone(created));
+    warnings.extend(hooks::warnings(info, &created));
+    let body = output::render_object(info, created, format);
     Ok(output::respond(201, &body, format, &warnings))
 }
 
