@@ -35,8 +35,10 @@ pub enum Command {
 cluster CA, a serving certificate and an admin client certificate \
 (CN=kubernetes-admin, O=system:masters) under DATA_DIR/pki and reuses them on restart. \
 Client certificates signed by the CA authenticate their subject (CN = user, O = groups); \
-requests without one are system:anonymous, and bearer tokens are refused (401) since no \
-token authenticator exists yet. With --authorization-mode=RBAC (the default) requests are \
+ServiceAccount tokens (kubectl create token) authenticate their account while it exists; \
+requests with neither are system:anonymous, and other bearer tokens are refused (401). The \
+key that signs ServiceAccount tokens is kept in the store, one per cluster, and published at \
+/openid/v1/jwks. With --authorization-mode=RBAC (the default) requests are \
 authorized by RBAC over the default roles created at start (cluster-admin, admin, edit, \
 view, system:discovery, ...): anonymous clients may read /healthz, /livez, /readyz and \
 /version only. Impersonation headers (kubectl --as) need the impersonate verb."
