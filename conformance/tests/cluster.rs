@@ -43,6 +43,34 @@ fn three_nodes_share_one_store() {
         "jsonpath={.metadata.labels.via}",
     ]);
     assert_eq!(label, "third");
+
+    // One signing key for the cluster: a ServiceAccount token made through
+    // one node authenticates on the others.
+    first.kubectl_ok(&["create", "serviceaccount", "robot"]);
+    let token = first.kubectl_ok(&["create", "token", "robot"]);
+    for node in [&second, &third] {
+        let server = format!("--server={}", node.url());
+        let bearer = format!("--token={}", token.trim());
+        let out = std::process::Command::new(kubectl_path())
+            .args([
+                "--kubeconfig=/dev/null",
+                "--insecure-skip-tls-verify",
+                &server,
+                &bearer,
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ])
+            .output()
+            .expect("kubectl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "system:serviceaccount:default:robot",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// A CRD created through one node is served by every node: each builds its
