@@ -23,6 +23,16 @@ fn apply(s: &Server, path: &Path, extra: &[&str]) -> (bool, String, String) {
     )
 }
 
+fn all_crds_established(s: &Server) {
+    s.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ]);
+}
+
 /// What no client mistake may produce.
 fn assert_no_server_errors(s: &Server, stderr: &str) {
     for bad in [
@@ -46,13 +56,7 @@ fn install_bundles_apply_and_their_workloads_run() {
     // kube-prometheus needs its CRDs first; argo-cd's install names no namespace.
     let (ok, _, err) = apply(&s, &bundles.join("kube-prometheus-setup.yaml"), &[]);
     assert!(ok, "{err}");
-    s.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
+    all_crds_established(&s);
     s.kubectl_ok(&["create", "namespace", "argocd"]);
     for (bundle, extra) in [
         ("kube-prometheus.yaml", &[][..]),
@@ -138,13 +142,7 @@ fn corpus_objects_apply_server_side() {
         ),
         "{err}"
     );
-    s.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
+    all_crds_established(&s);
     for ns in &namespaces {
         let _ = s.kubectl(&["create", "namespace", ns]);
     }

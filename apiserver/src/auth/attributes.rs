@@ -143,16 +143,18 @@ impl<'a> Attributes<'a> {
             verb = "deletecollection";
         }
         Attributes {
-            user,
-            verb: Cow::Borrowed(verb),
-            resource_request: true,
-            group,
-            version,
-            resource,
-            subresource,
-            namespace,
             name,
             path,
+            ..Attributes::resource(
+                user,
+                verb,
+                group,
+                version,
+                resource,
+                subresource,
+                namespace,
+                "",
+            )
         }
     }
 

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::printers::custom::CustomColumns;
 use crate::resources::{ResourceInfo, Subresource};
+use crate::strategy::json::str_at;
 
 use super::schema::Schema;
 
@@ -61,13 +62,6 @@ impl PartialEq for Served {
 }
 
 impl Eq for Served {}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
 
 /// Keeps one copy of each string for the life of the process.
 fn leak_str(s: &str) -> &'static str {

@@ -32,7 +32,7 @@ mod cron;
 mod deployment;
 pub mod gofmt;
 mod job;
-mod json;
+pub(crate) mod json;
 mod meta;
 pub mod names;
 mod namespace;

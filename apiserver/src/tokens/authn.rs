@@ -9,6 +9,7 @@ use super::{Rejected, Signer, ISSUER};
 use crate::auth::{User, AUTHENTICATED, SERVICE_ACCOUNTS, SERVICE_ACCOUNT_PREFIX};
 use crate::registry::{keys, meta, Registry};
 use crate::state::AppState;
+use crate::strategy::json::str_at;
 
 /// Extra keys upstream attaches to service account users.
 const POD_NAME: &str = "authentication.kubernetes.io/pod-name";
@@ -96,13 +97,6 @@ pub async fn user_of(
         extra,
     };
     Ok((user, accepted))
-}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))
-        .and_then(Value::as_str)
-        .unwrap_or("")
 }
 
 /// The object exists with `uid`: from the watch cache, or from the store
